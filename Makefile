@@ -1,0 +1,55 @@
+# One front door: make run | make test | make i18n | make lint | make bench
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export GRANTS_INSTANCE_DIR ?= $(CURDIR)/instance
+
+.PHONY: run test i18n lint system-deps venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages: Chromium for browser tests, Pango/HarfBuzz for WeasyPrint, fonts with every
+# Kazakh letter, gettext tools. Installed only when missing (needs root or sudo).
+SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel -q compile -d translations -l $*
+
+compile: $(STAMP)
+	$(BIN)/pybabel -q compile -d translations
+
+i18n: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel -q compile -d translations
+	$(BIN)/python -m grants.i18n_check translations
+
+lint: $(STAMP)
+	$(BIN)/ruff check grants worker tests
+
+run: $(STAMP) compile
+	$(BIN)/flask --app grants db upgrade
+	$(BIN)/flask --app grants seed-demo --if-empty
+	$(BIN)/python -m grants.devserver
+
+test: $(STAMP) system-deps compile lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

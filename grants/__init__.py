@@ -1,0 +1,63 @@
+"""Grants: small-grants competitions for environmental NGO consortia."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as config_module
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    instance = Path(os.environ.get("GRANTS_INSTANCE_DIR") or ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(config_module.from_environment(instance))
+    if overrides:
+        app.config.update(overrides)
+
+    from . import i18n, security
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+    from .celery_app import celery_init_app
+
+    celery_init_app(app)
+
+    from . import models  # noqa: F401  (every table registered before migrations/CLI)
+    from .accounts.views import bp as accounts_bp
+    from .admin.views import bp as admin_bp
+    from .api import bp as api_bp
+    from .audit.views import bp as audit_bp
+    from .organizations.views import bp as organizations_bp
+    from .public.views import bp as public_bp
+
+    for blueprint in (public_bp, accounts_bp, organizations_bp, audit_bp, admin_bp, api_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)
+
+    from . import errors
+    from .organizations.reference import template_globals
+
+    app.jinja_env.globals.update(template_globals())
+    from .cli import register_cli
+
+    errors.init_app(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,121 @@
+from flask import jsonify, request
+
+from ..accounts import services
+from ..accounts.forms import LoginForm
+from ..core.errors import ServiceError, Unauthorized
+from ..extensions import db, limiter
+from ..organizations.models import Membership
+from .core import bp, current_api_user, endpoint, json_body, openapi_document, validated
+
+USER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "email": {"type": "string"},
+        "name": {"type": "string"},
+        "locale": {"type": "string", "enum": ["kk", "ru", "en"]},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "email_verified": {"type": "boolean"},
+    },
+}
+ME_SCHEMA = {
+    "type": "object",
+    "properties": USER_SCHEMA["properties"]
+    | {
+        "organizations": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"id": {"type": "integer"}, "role": {"type": "string"}}},
+        }
+    },
+}
+REGISTER_SCHEMA = {
+    "type": "object",
+    "required": ["email", "password", "name"],
+    "properties": {
+        "email": {"type": "string", "format": "email"},
+        "password": {"type": "string", "minLength": services.MIN_PASSWORD_LENGTH},
+        "name": {"type": "string", "maxLength": 200},
+        "locale": {"type": "string", "enum": ["kk", "ru", "en"], "default": "ru"},
+    },
+}
+TOKEN_SCHEMA = {
+    "type": "object",
+    "properties": {"token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}},
+}
+
+
+def user_json(user) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "locale": user.locale,
+        "roles": sorted(user.roles),
+        "email_verified": user.is_verified,
+    }
+
+
+@bp.route("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+def _token_key() -> str:
+    payload = request.get_json(silent=True) or {}
+    email = payload.get("email", "") if isinstance(payload, dict) else ""
+    return "api-login:" + services.normalize_email(str(email))
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+@endpoint(
+    "/auth/token", "POST", summary="Exchange email and password for a bearer token", auth=False,
+    body=LoginForm, response=TOKEN_SCHEMA, status=201, tag="auth",
+)  # fmt: skip
+@limiter.limit("100 per minute", deduct_when=_failed)
+@limiter.limit("5 per 15 minutes", key_func=_token_key, deduct_when=_failed)
+def token():
+    form = validated(LoginForm, json_body())
+    try:
+        user = services.authenticate(form.email.data, form.password.data)
+    except ServiceError as error:
+        if error.code == "invalid_credentials":
+            raise Unauthorized(error.message, code="invalid_credentials") from None
+        raise
+    value, expires = services.issue_api_token(user)
+    return jsonify({"token": value, "expires_at": expires.isoformat()}), 201
+
+
+@endpoint("/auth/token", "DELETE", summary="Revoke the token used for this request", tag="auth", status=204)
+def revoke_token():
+    value = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    services.revoke_api_token(value)
+    return "", 204
+
+
+@endpoint(
+    "/users", "POST", summary="Register an account; a verification email is sent", auth=False,
+    body=REGISTER_SCHEMA, response=USER_SCHEMA, status=201, tag="accounts",
+)  # fmt: skip
+@limiter.limit("20 per hour")
+def create_user():
+    payload = json_body()
+    user = services.register(
+        email=str(payload.get("email") or ""),
+        name=str(payload.get("name") or ""),
+        password=str(payload.get("password") or ""),
+        locale=str(payload.get("locale") or "ru"),
+    )
+    return jsonify(user_json(user)), 201
+
+
+@endpoint("/me", "GET", summary="The caller's account and organizations", response=ME_SCHEMA, tag="accounts")
+def me():
+    user = current_api_user()
+    rows = db.session.execute(
+        db.select(Membership.organization_id, Membership.role).filter_by(user_id=user.id).order_by(Membership.id)
+    ).all()
+    return jsonify(user_json(user) | {"organizations": [{"id": oid, "role": role} for oid, role in rows]})
+

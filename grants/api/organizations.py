@@ -1,0 +1,140 @@
+from flask import jsonify, request
+from flask_babel import gettext as _
+
+from ..accounts.models import Role
+from ..core.errors import ValidationFailed
+from ..extensions import db
+from ..organizations import rules, services
+from ..organizations.forms import InviteForm, OrganizationForm
+from ..organizations.models import Organization
+from .core import current_api_user, endpoint, json_body, validated
+
+ORG_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "bin": {"type": "string", "nullable": True},
+        "legal_form": {"type": "string"},
+        "region": {"type": "string"},
+        "settlement": {"type": "string", "enum": ["rural", "urban"]},
+        "settlement_name": {"type": "string"},
+        "description": {"type": "string"},
+        "staff_full_time": {"type": "integer"},
+        "staff_part_time": {"type": "integer"},
+        "volunteers": {"type": "integer"},
+        "head_gender": {"type": "string", "nullable": True},
+        "head_birth_year": {"type": "integer", "nullable": True},
+        "board_total": {"type": "integer"},
+        "board_women": {"type": "integer"},
+        "board_youth": {"type": "integer"},
+        "women_led": {"type": "boolean"},
+        "youth_led": {"type": "boolean"},
+        "women_led_verified": {"type": "boolean"},
+        "youth_led_verified": {"type": "boolean"},
+        "verified_at": {"type": "string", "format": "date-time", "nullable": True},
+    },
+}
+VERIFY_SCHEMA = {
+    "type": "object",
+    "required": ["women_led", "youth_led"],
+    "properties": {"women_led": {"type": "boolean"}, "youth_led": {"type": "boolean"}, "note": {"type": "string"}},
+}
+LIST_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "items": {"type": "array", "items": ORG_SCHEMA},
+        "page": {"type": "integer"},
+        "per_page": {"type": "integer"},
+        "total": {"type": "integer"},
+    },
+}
+
+
+def org_json(org: Organization) -> dict:
+    data = services.snapshot(org) | {"id": org.id}
+    data["verified_at"] = org.verified_at.isoformat() if org.verified_at else None
+    return data
+
+
+def _fetch(org_id: int, action: str = "view") -> Organization:
+    org, _role = rules.get_organization_or_404(org_id, current_api_user(), action)
+    return org
+
+
+@endpoint(
+    "/organizations", "POST", summary="Create an organization; the caller becomes its owner",
+    body=OrganizationForm, response=ORG_SCHEMA, status=201, tag="organizations",
+)  # fmt: skip
+def create_organization():
+    payload = json_body()
+    validated(OrganizationForm, {k: v for k, v in payload.items() if k != "evidence"})
+    org = services.create(current_api_user(), payload)
+    return jsonify(org_json(org)), 201
+
+
+@endpoint("/organizations", "GET", summary="Organizations the caller may see", response=LIST_SCHEMA, tag="organizations")
+def list_organizations():
+    user = current_api_user()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), 200)
+    query = db.select(Organization).order_by(Organization.id)
+    if not user.is_manager:
+        from ..organizations.models import Membership
+
+        query = query.join(Membership, Membership.organization_id == Organization.id).where(
+            Membership.user_id == user.id
+        )
+    result = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return jsonify(
+        {"items": [org_json(o) for o in result.items], "page": page, "per_page": per_page, "total": result.total}
+    )
+
+
+@endpoint("/organizations/<int:org_id>", "GET", summary="One organization", response=ORG_SCHEMA, tag="organizations")
+def get_organization(org_id: int):
+    return jsonify(org_json(_fetch(org_id)))
+
+
+@endpoint(
+    "/organizations/<int:org_id>", "PATCH", summary="Edit an organization (owner or editor)",
+    body=OrganizationForm, response=ORG_SCHEMA, tag="organizations",
+)  # fmt: skip
+def update_organization(org_id: int):
+    org = _fetch(org_id, "edit")
+    payload = services.snapshot(org) | json_body()
+    org = services.update(current_api_user(), org, payload)
+    return jsonify(org_json(org))
+
+
+@endpoint(
+    "/organizations/<int:org_id>/verify", "POST", summary="Manager verification of women-/youth-led status",
+    roles=(Role.MANAGER, Role.ADMIN), body=VERIFY_SCHEMA, response=ORG_SCHEMA, tag="organizations",
+)  # fmt: skip
+def verify_organization(org_id: int):
+    org = _fetch(org_id)
+    payload = json_body()
+    errors = {k: [_("Must be true or false.")] for k in ("women_led", "youth_led") if not isinstance(payload.get(k), bool)}
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
+    org = services.verify(
+        current_api_user(), org, women_led=payload["women_led"], youth_led=payload["youth_led"],
+        note=str(payload.get("note") or ""),
+    )  # fmt: skip
+    return jsonify(org_json(org))
+
+
+@endpoint(
+    "/organizations/<int:org_id>/members", "POST", summary="Invite a member by email (owner)",
+    body=InviteForm, status=201, tag="organizations",
+    response={"type": "object", "properties": {"email": {"type": "string"}, "role": {"type": "string"},
+                                               "expires_at": {"type": "string", "format": "date-time"}}},
+)  # fmt: skip
+def invite_member(org_id: int):
+    org = _fetch(org_id, "members")
+    form = validated(InviteForm, json_body())
+    invitation = services.invite(current_api_user(), org, email=form.email.data, role=form.role.data)
+    return jsonify({"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at.isoformat()}), 201
+
+
+

@@ -1,0 +1,52 @@
+"""`flask --app grants ...` commands: users create, seed-demo."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .accounts.models import Role
+
+users = AppGroup("users", help="Manage user accounts.")
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+@click.option("--role", "roles", multiple=True, type=click.Choice([r.value for r in Role]), default=["applicant"])
+@click.option("--locale", type=click.Choice(["kk", "ru", "en"]), default="ru")
+@click.option("--verified", is_flag=True, help="Mark the email address as already confirmed.")
+def create_user(email, password, name, roles, locale, verified):
+    """Create an account (for set-up, tests and demos)."""
+    from .accounts import services
+    from .core.errors import ServiceError
+
+    try:
+        user = services.create_user(
+            email=email, password=password, name=name, roles=set(roles), verified=verified, locale=locale
+        )
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"created user {user.id} <{user.email}> roles={','.join(sorted(user.roles))}")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only seed when there are no users yet.")
+def seed_demo(if_empty):
+    """Fill the database with demo accounts and organizations."""
+    from .demo import seed
+
+    created = seed(only_if_empty=if_empty)
+    if created is None:
+        click.echo("demo data: database already has users, nothing seeded")
+        return
+    click.echo("demo data seeded; log in at http://127.0.0.1:5000/login with:")
+    for email, password, role in created:
+        click.echo(f"  {role:<10} {email:<28} {password}")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,77 @@
+"""Configuration from the environment (see DESIGN.md "Runtime")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """The signing key: from the environment, else generated once into instance/."""
+    key = os.environ.get("GRANTS_SECRET_KEY")
+    if key:
+        return key
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def from_environment(instance_path: Path) -> dict:
+    env = os.environ.get
+    base_url = env("GRANTS_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    broker_dir = instance_path / "broker"
+    database_url = env("GRANTS_DATABASE_URL") or f"sqlite:///{instance_path / 'grants.sqlite3'}"
+    mail_server = env("GRANTS_MAIL_SERVER") or None
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": base_url,
+        "PREFERRED_URL_SCHEME": "https" if base_url.startswith("https") else "http",
+        "BROKER_URL": env("GRANTS_BROKER_URL") or "filesystem://",
+        "BROKER_DIR": str(broker_dir),
+        "REDIS_URL": env("GRANTS_REDIS_URL") or None,
+        "RATELIMIT_STORAGE_URI": env("GRANTS_REDIS_URL") or "memory://",
+        "RATELIMIT_KEY_PREFIX": env("GRANTS_RATELIMIT_PREFIX", "grants"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": int(env("GRANTS_MAIL_PORT") or 25),
+        "MAIL_USE_TLS": _bool(env("GRANTS_MAIL_USE_TLS")),
+        "MAIL_USERNAME": env("GRANTS_MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env("GRANTS_MAIL_PASSWORD") or None,
+        "MAIL_SENDER": env("GRANTS_MAIL_SENDER") or "Grants <no-reply@grants.local>",
+        "TASKS_EAGER": _bool(env("GRANTS_TASKS_EAGER")),
+        "UPLOAD_DIR": env("GRANTS_UPLOAD_DIR") or str(instance_path / "uploads"),
+        "OUTBOX_DIR": env("GRANTS_OUTBOX_DIR") or str(instance_path / "outbox"),
+        "TIMEZONE": env("GRANTS_TIMEZONE") or "Asia/Almaty",
+        # Uploads are 10 MB at most; the request may carry a little more (form fields).
+        "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024 + 256 * 1024,
+        # A slow writer's CSRF token must not expire mid-form: it lives as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_I18N_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": base_url.startswith("https"),
+        "SESSION_COOKIE_NAME": "grants_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=0),
+        "BABEL_DEFAULT_LOCALE": "ru",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
+        "LANGUAGES": ("kk", "ru", "en"),
+        "API_TOKEN_LIFETIME": timedelta(days=30),
+        "SHOW_OUTBOX": mail_server is None,
+    }

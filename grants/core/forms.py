@@ -1,0 +1,41 @@
+"""Form helpers shared by every domain."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import Form, SelectChoice
+
+from .errors import ServiceError
+
+
+def apply_errors(form: Form, error: ServiceError) -> None:
+    """Show a service's field errors next to the fields, and its message above the form."""
+    for name, messages in error.fields.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = list(field.errors or []) + list(messages)
+    form.form_errors.append(error.message)
+
+
+def form_from_json(form_class: type[FlaskForm], payload: dict) -> FlaskForm:
+    """The same form (and so the same validators and messages) for a JSON API body."""
+    data = MultiDict()
+    for key, value in (payload or {}).items():
+        if isinstance(value, bool):
+            if value:
+                data.add(key, "y")
+        elif isinstance(value, list):
+            for item in value:
+                data.add(key, "" if item is None else str(item))
+        elif value is not None:
+            data.add(key, str(value))
+    return form_class(formdata=data, meta={"csrf": False})
+
+
+REQUIRED = _l("This field is required.")
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -1,0 +1,56 @@
+"""`python -m grants.i18n_check translations`: fail when kk or ru has an empty or fuzzy
+message, a placeholder that differs from the msgid, or Russian left in the kk catalog."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+
+def problems(folder: Path) -> list[str]:
+    found: list[str] = []
+    catalogs = {}
+    for lang in ("kk", "ru"):
+        with (folder / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+            catalogs[lang] = read_po(fh, locale=lang)
+    for lang, catalog in catalogs.items():
+        for message in catalog:
+            if not message.id:
+                continue
+            text = message.string if isinstance(message.string, str) else " ".join(message.string)
+            if not text.strip():
+                found.append(f"{lang}: untranslated: {message.id!r}")
+                continue
+            if message.fuzzy:
+                found.append(f"{lang}: fuzzy: {message.id!r}")
+            msgid = message.id if isinstance(message.id, str) else message.id[0]
+            if sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(text)):
+                found.append(f"{lang}: placeholders differ: {message.id!r}")
+    ru = {m.id: m.string for m in catalogs["ru"] if m.id}
+    for message in catalogs["kk"]:
+        text = message.string
+        if not message.id or not isinstance(text, str) or not text:
+            continue
+        words = re.findall(r"[А-Яа-яЁё]{4,}", PLACEHOLDER.sub("", text))
+        if len(words) >= 3 and not KAZAKH_LETTERS & set(text) and text == ru.get(message.id):
+            found.append(f"kk: looks like Russian left in the Kazakh catalog: {text!r}")
+    return found
+
+
+def main() -> int:
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "translations")
+    found = problems(folder)
+    for line in found:
+        print(line)
+    print(f"i18n check: {len(found)} problem(s)")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

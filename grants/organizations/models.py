@@ -1,0 +1,110 @@
+"""Organizations (NGOs and initiative groups), their members and invitations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.db import UTCDateTime, utcnow
+from ..extensions import db
+from .reference import LEGAL_FORMS, REGIONS
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class MemberRole(enum.StrEnum):
+    OWNER = "owner"
+    EDITOR = "editor"
+
+
+class Organization(db.Model):
+    __tablename__ = "organization"
+    __table_args__ = (
+        CheckConstraint(_in("region", REGIONS), name="region"),
+        CheckConstraint(_in("legal_form", LEGAL_FORMS), name="legal_form"),
+        CheckConstraint("settlement IN ('rural', 'urban')", name="settlement"),
+        CheckConstraint(
+            "(legal_form = 'initiative_group' AND bin IS NULL) OR (legal_form <> 'initiative_group' AND bin IS NOT NULL)",
+            name="bin_required",
+        ),
+        CheckConstraint("board_women <= board_total AND board_youth <= board_total", name="board_counts"),
+        Index("ix_organization_region", "region"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    bin: Mapped[str | None] = mapped_column(String(12), unique=True)
+    legal_form: Mapped[str] = mapped_column(String(30))
+    region: Mapped[str] = mapped_column(String(30))
+    settlement: Mapped[str] = mapped_column(String(10))
+    settlement_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    staff_full_time: Mapped[int] = mapped_column(default=0, server_default="0")
+    staff_part_time: Mapped[int] = mapped_column(default=0, server_default="0")
+    volunteers: Mapped[int] = mapped_column(default=0, server_default="0")
+    head_gender: Mapped[str | None] = mapped_column(String(10))
+    head_birth_year: Mapped[int | None]
+    board_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    board_women: Mapped[int] = mapped_column(default=0, server_default="0")
+    board_youth: Mapped[int] = mapped_column(default=0, server_default="0")
+    women_led: Mapped[bool] = mapped_column(default=False, server_default="0")
+    youth_led: Mapped[bool] = mapped_column(default=False, server_default="0")
+    evidence_path: Mapped[str | None] = mapped_column(String(300))
+    evidence_filename: Mapped[str | None] = mapped_column(String(255))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    evidence_content_type: Mapped[str | None] = mapped_column(String(100))
+    # Set only by a manager; only these count for priority points.
+    women_led_verified: Mapped[bool] = mapped_column(default=False, server_default="0")
+    youth_led_verified: Mapped[bool] = mapped_column(default=False, server_default="0")
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    memberships = relationship("Membership", back_populates="organization", lazy="raise")
+
+    @property
+    def needs_verification(self) -> bool:
+        declared = (self.women_led, self.youth_led)
+        return any(declared) and self.verified_at is None
+
+
+class Membership(db.Model):
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("user_id", "organization_id", name="uq_membership_user_organization"),
+        CheckConstraint("role IN ('owner', 'editor')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user = relationship("User", back_populates="memberships", lazy="raise")
+    organization = relationship("Organization", back_populates="memberships", lazy="raise")
+
+
+class Invitation(db.Model):
+    """An owner's invitation of a person (by email) to join the organization."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'editor')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    organization = relationship("Organization", lazy="joined")

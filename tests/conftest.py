@@ -1,0 +1,409 @@
+"""Test harness: SQLite and PostgreSQL (its own throwaway database), real Redis (own key
+prefix), a real SMTP server in-process (aiosmtpd) and Chromium driven by Playwright.
+
+Outside CI an unreachable service skips its tests with one clear line; with CI=true the
+run fails instead. The summary says how many tests ran against each real service."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import shutil
+import socket
+import threading
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+PG_URL = os.environ.get("GRANTS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("GRANTS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CHROMIUM = os.environ.get("GRANTS_TEST_CHROMIUM", "/usr/bin/chromium")
+SECRET = "test-secret-key-not-for-production"
+
+USED = Counter()
+_UNAVAILABLE: dict[str, str] = {}
+
+
+def unavailable(service: str, why: str):
+    """Skip (one clear line) outside CI; fail in CI."""
+    message = f"{service} is not reachable ({why}); its tests are skipped. Start it or set CI=true to fail."
+    if IN_CI:
+        pytest.fail(f"{service} is required in CI but not reachable: {why}", pytrace=False)
+    if service not in _UNAVAILABLE:
+        _UNAVAILABLE[service] = message
+    pytest.skip(message)
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+def _sqlalchemy_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def migrate(url: str, instance: Path) -> None:
+    """The schema comes only from the migrations."""
+    from flask_migrate import upgrade
+
+    from grants import create_app
+
+    app = create_app(_base_config(url, instance))
+    with app.app_context():
+        upgrade()
+        from grants.extensions import db
+
+        db.engine.dispose()
+
+
+def _base_config(url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": SECRET,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "TASKS_EAGER": True,
+        "MAIL_SERVER": None,
+        "OUTBOX_DIR": str(instance / "outbox"),
+        "UPLOAD_DIR": str(instance / "uploads"),
+        "BROKER_DIR": str(instance / "broker"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_KEY_PREFIX": f"grants-test-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+        "BASE_URL": "http://localhost",
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("grants")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(session_dir) -> Path:
+    path = session_dir / "template.sqlite3"
+    migrate(f"sqlite:///{path}", session_dir)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A database of our own on the PostgreSQL server, created and dropped by this run."""
+    admin_url = _sqlalchemy_url(PG_URL)
+    try:
+        engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001  (any connection failure means: not reachable)
+        unavailable("PostgreSQL", f"{PG_URL}: {type(exc).__name__}")
+    name = f"grants_test_{RUN_ID}"
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    migrate(url, Path("/tmp"))
+    yield url
+    with engine.connect() as conn:
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+            {"n": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+            )
+        ]
+        if tables:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        target = tmp_path / "db.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    url = request.getfixturevalue("pg_database")
+    _truncate_pg(url)
+    return url
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (so its own `g`, login and DB session), as in
+    production, even while the test holds an app context open for its own queries."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    apps = []
+
+    def factory(url: str, **overrides):
+        from grants import create_app
+
+        config = _base_config(url, tmp_path) | overrides
+        app = create_app(config)
+        app.test_client_class = FreshContextClient
+        apps.append(app)
+        return app
+
+    yield factory
+    from grants.extensions import db
+
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app, database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_token(client, url: str) -> str:
+    response = client.get(url)
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} (status {response.status_code})"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kwargs):
+    """Submit like a browser: read the CSRF token from the page that shows the form."""
+    token = csrf_token(client, form_url or url)
+    return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+
+
+def read_outbox(app) -> list[email.message.EmailMessage]:
+    folder = Path(app.config["OUTBOX_DIR"])
+    files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns) if folder.exists() else []
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]
+
+
+def text_of(msg) -> str:
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def link_in(msg, path_part: str) -> str:
+    match = re.search(r"https?://\S*" + re.escape(path_part) + r"\S*", text_of(msg))
+    assert match, f"no link containing {path_part} in: {text_of(msg)}"
+    return match.group(0)
+
+
+@pytest.fixture
+def users(app):
+    """Creator of verified users: users('a@x.kz', role='manager')."""
+    from grants.accounts import services
+    from grants.accounts.models import Role
+
+    def create(email: str, role: str = "applicant", locale: str = "ru", verified: bool = True):
+        return services.create_user(
+            email=email, password="correct-horse-42", name=email.split("@")[0], roles={Role(role)},
+            verified=verified, locale=locale,
+        )  # fmt: skip
+
+    return create
+
+
+PASSWORD = "correct-horse-42"
+
+
+def login(client, email: str, password: str = PASSWORD):
+    response = post_form(client, "/login", {"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return response
+
+
+def org_data(**overrides) -> dict:
+    from grants.organizations.bin import complete_bin
+
+    data = {
+        "name": "Эко Дала",
+        "bin": complete_bin("20054000777"),
+        "legal_form": "public_fund",
+        "region": "kyzylorda",
+        "settlement": "rural",
+        "settlement_name": "Жосалы",
+        "staff_full_time": "2",
+        "board_total": "5",
+        "board_women": "3",
+        "board_youth": "1",
+        "head_gender": "female",
+        "head_birth_year": "1990",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def organization(app, users):
+    from grants.organizations import services
+
+    def create(owner, **overrides):
+        values = org_data(**overrides)
+        return services.create(owner, values)
+
+    return create
+
+
+# --- Redis, SMTP, Chromium -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        unavailable("Redis", f"{REDIS_URL}: {type(exc).__name__}")
+    prefix = f"grants-test-{RUN_ID}"
+    yield REDIS_URL, prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"*{prefix}*"):
+        client.delete(key)
+
+
+class _Collector:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.arrived:
+            self.messages.append(msg)
+            self.arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10.0):
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+        assert len(self.messages) >= count, f"expected {count} emails, got {len(self.messages)}"
+        return self.messages
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    collector = _Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller.hostname, controller.port, collector
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        unavailable("Chromium", f"{CHROMIUM} not found (Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server():
+    """Serve an app over real HTTP in a thread: live_server(app) -> base URL."""
+    from werkzeug.serving import make_server
+
+    servers = []
+
+    def start(app) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+# --- reporting: how many tests really used each service -------------------------------
+
+SERVICE_FIXTURES = {
+    "sqlite_template": "SQLite",
+    "pg_database": "PostgreSQL",
+    "redis_url": "Redis",
+    "smtp_server": "SMTP",
+    "browser": "Chromium",
+}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.passed:
+        for fixture, service in SERVICE_FIXTURES.items():
+            if fixture in getattr(report, "_fixtures", ()):
+                USED[service] += 1
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    names = set(item.fixturenames)
+    callspec = getattr(item, "callspec", None)
+    if callspec and callspec.params.get("database_url") == "postgresql":
+        names.add("pg_database")
+    if callspec and callspec.params.get("database_url") == "sqlite":
+        names.add("sqlite_template")
+    report._fixtures = tuple(names)
+
+
+def pytest_terminal_summary(terminalreporter):
+    parts = [f"{service}: {USED[service]}" for service in SERVICE_FIXTURES.values()]
+    terminalreporter.write_line("real services used by passing tests — " + ", ".join(parts))
+    for message in _UNAVAILABLE.values():
+        terminalreporter.write_line("SKIPPED SERVICE: " + message)

@@ -1,0 +1,1 @@
+"""Celery worker: `celery -A worker.app worker -B` (see the Makefile)."""

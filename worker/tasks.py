@@ -1,0 +1,34 @@
+"""Thin tasks: they take plain data and call grants services."""
+
+from __future__ import annotations
+
+import smtplib
+
+from celery import shared_task
+
+
+@shared_task(
+    name="grants.send_email",
+    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_email(message: dict) -> None:
+    from grants.mail import deliver
+
+    deliver(message)
+
+
+@shared_task(name="grants.ping")
+def ping(value: str) -> str:
+    """A health check: the worker answers with the same value written to Redis by tests."""
+    from flask import current_app
+
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        import redis
+
+        redis.Redis.from_url(url).set(f"{current_app.config['RATELIMIT_KEY_PREFIX']}:ping", value, ex=300)
+    return value
