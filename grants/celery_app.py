@@ -33,6 +33,7 @@ def celery_init_app(app: Flask) -> Celery:
         broker_transport_options=transport_options,
         result_backend=None,
         task_ignore_result=True,
+        task_default_queue=app.config["TASK_QUEUE"],
         task_always_eager=app.config["TASKS_EAGER"],
         task_eager_propagates=True,
         task_acks_late=True,

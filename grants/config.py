@@ -43,6 +43,7 @@ def from_environment(instance_path: Path) -> dict:
         "PREFERRED_URL_SCHEME": "https" if base_url.startswith("https") else "http",
         "BROKER_URL": env("GRANTS_BROKER_URL") or "filesystem://",
         "BROKER_DIR": str(broker_dir),
+        "TASK_QUEUE": env("GRANTS_TASK_QUEUE") or "grants",
         "REDIS_URL": env("GRANTS_REDIS_URL") or None,
         "RATELIMIT_STORAGE_URI": env("GRANTS_REDIS_URL") or "memory://",
         "RATELIMIT_KEY_PREFIX": env("GRANTS_RATELIMIT_PREFIX", "grants"),

@@ -82,6 +82,7 @@ def _base_config(url: str, instance: Path) -> dict:
         "RATELIMIT_KEY_PREFIX": f"grants-test-{RUN_ID}-{uuid.uuid4().hex[:6]}",
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
+        "PASSWORD_HASHING": "fast",
     }
 
 
@@ -225,8 +226,8 @@ def link_in(msg, path_part: str) -> str:
 
 
 @pytest.fixture
-def users(app):
-    """Creator of verified users: users('a@x.kz', role='manager')."""
+def users():
+    """Creator of verified users in the current app: users('a@x.kz', role='manager')."""
     from grants.accounts import services
     from grants.accounts.models import Role
 
@@ -270,7 +271,7 @@ def org_data(**overrides) -> dict:
 
 
 @pytest.fixture
-def organization(app, users):
+def organization():
     from grants.organizations import services
 
     def create(owner, **overrides):

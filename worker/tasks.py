@@ -23,12 +23,16 @@ def send_email(message: dict) -> None:
 
 @shared_task(name="grants.ping")
 def ping(value: str) -> str:
-    """A health check: the worker answers with the same value written to Redis by tests."""
+    """A health check: the worker pushes the value to a Redis list (`<prefix>:ping`), where
+    a monitor (or a test) can wait for it."""
     from flask import current_app
 
     url = current_app.config.get("REDIS_URL")
     if url:
         import redis
 
-        redis.Redis.from_url(url).set(f"{current_app.config['RATELIMIT_KEY_PREFIX']}:ping", value, ex=300)
+        key = f"{current_app.config['RATELIMIT_KEY_PREFIX']}:ping"
+        client = redis.Redis.from_url(url)
+        client.lpush(key, value)
+        client.expire(key, 300)
     return value
