@@ -1,4 +1,4 @@
-# One front door: make run | make test | make i18n | make lint | make bench
+# One front door: make run | make test | make i18n | make lint
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 # Debian packages: Chromium for browser tests, Pango/HarfBuzz for WeasyPrint, fonts with every
-# Kazakh letter, gettext tools. Installed only when missing (needs root or sudo).
+# Kazakh letter. Installed only when missing (needs root or sudo).
 SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -19,12 +19,13 @@ def celery_init_app(app: Flask) -> Celery:
     if broker.startswith("filesystem"):
         # The embedded broker: queues are files under instance/broker, no server needed.
         folder = Path(app.config["BROKER_DIR"])
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         transport_options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     celery = Celery(app.name, task_cls=FlaskTask)

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import current_app, g, has_request_context, request
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 LANGUAGES = ("kk", "ru", "en")
@@ -108,9 +109,7 @@ def format_number(value) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(
-        datetime=format_datetime, date=format_date, money=format_money, number=format_number
-    )
+    app.jinja_env.filters.update(datetime=format_datetime, date=format_date, money=format_money, number=format_number)
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES, current_locale=current_locale, zone_label=zone_label
     )

@@ -59,9 +59,7 @@ def load_user(user_id: str):
     sid = session.get("sid")
     if not sid:
         return None
-    record = db.session.execute(
-        db.select(UserSession).filter_by(token_hash=token_hash(sid))
-    ).scalar_one_or_none()
+    record = db.session.execute(db.select(UserSession).filter_by(token_hash=token_hash(sid))).scalar_one_or_none()
     if record is None or str(record.user_id) != user_id or not record.user.is_active:
         return None
     return record.user

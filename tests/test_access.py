@@ -48,13 +48,10 @@ def world(app, users):
         "manager": users("manager@example.kz", role="manager"),
         "admin": users("admin@example.kz", role="admin"),
     }
+    from conftest import org_data
     from werkzeug.datastructures import FileStorage
 
-    from conftest import org_data
-
-    org = org_services.create(
-        people["owner"], org_data(women_led="y"), FileStorage(io.BytesIO(PDF), filename="e.pdf")
-    )
+    org = org_services.create(people["owner"], org_data(women_led="y"), FileStorage(io.BytesIO(PDF), filename="e.pdf"))
     from grants.extensions import db
 
     db.session.add(Membership(user_id=people["editor"].id, organization_id=org.id, role="editor"))
@@ -86,7 +83,9 @@ def test_api_access_matrix(app, world, role):
     client = app.test_client()
     headers = {}
     if role != "anonymous":
-        token = client.post("/api/v1/auth/token", json={"email": f"{role}@example.kz", "password": PASSWORD}).json["token"]
+        token = client.post("/api/v1/auth/token", json={"email": f"{role}@example.kz", "password": PASSWORD}).json[
+            "token"
+        ]
         headers = {"Authorization": f"Bearer {token}"}
     failures = []
     for method, url, special, default in API:

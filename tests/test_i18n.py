@@ -17,7 +17,12 @@ def test_kk_and_ru_catalogs_are_complete_and_kazakh_is_kazakh():
 
 @pytest.mark.parametrize(
     ("accept", "expected", "word"),
-    [("kk", "kk", "Тіркелу"), ("ru-RU,ru;q=0.9", "ru", "Зарегистрироваться"), ("en-US", "en", "Register"), ("de", "ru", "Зарегистрироваться")],
+    [
+        ("kk", "kk", "Тіркелу"),
+        ("ru-RU,ru;q=0.9", "ru", "Зарегистрироваться"),
+        ("en-US", "en", "Register"),
+        ("de", "ru", "Зарегистрироваться"),
+    ],
 )
 def test_language_comes_from_accept_language_with_russian_as_default(client, accept, expected, word):
     html = client.get("/register", headers={"Accept-Language": accept}).get_data(as_text=True)

@@ -80,7 +80,10 @@ def password_matches(user: User | None, password: str) -> bool:
     """Argon2 verification; an unknown account costs the same time as a known one."""
     profile = _profile()
     try:
-        return _HASHERS[profile].verify(user.password_hash if user else _DUMMY[profile], password or "") and user is not None
+        return (
+            _HASHERS[profile].verify(user.password_hash if user else _DUMMY[profile], password or "")
+            and user is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -92,7 +95,9 @@ def find_by_email(email: str) -> User | None:
 def _issue_token(user: User, purpose: TokenPurpose, ttl: timedelta) -> str:
     token, hashed = new_token()
     now = utcnow()
-    db.session.add(AccountToken(token_hash=hashed, purpose=purpose, user_id=user.id, created_at=now, expires_at=now + ttl))
+    db.session.add(
+        AccountToken(token_hash=hashed, purpose=purpose, user_id=user.id, created_at=now, expires_at=now + ttl)
+    )
     return token
 
 
@@ -136,7 +141,9 @@ def _use_token(token: str, purpose: TokenPurpose) -> AccountToken:
         db.select(AccountToken).filter_by(token_hash=token_hash(token or ""), purpose=purpose)
     ).scalar_one_or_none()
     if row is None:
-        raise ServiceError(_("This link is not valid. Please check that you copied it completely."), code="invalid_token")
+        raise ServiceError(
+            _("This link is not valid. Please check that you copied it completely."), code="invalid_token"
+        )
     if row.used_at is not None:
         raise Conflict(_("This link has already been used."), code="token_used")
     if row.expires_at < utcnow():
@@ -197,7 +204,9 @@ def check_reset_token(token: str) -> None:
 def _end_all_sessions(user: User) -> None:
     db.session.execute(db.delete(UserSession).where(UserSession.user_id == user.id))
     db.session.execute(
-        db.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+        db.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
 
 
@@ -234,7 +243,9 @@ def update_profile(user: User, *, name: str, locale: str) -> None:
     if not name:
         raise ValidationFailed(_("Please enter your name."), fields={"name": [_("Please enter your name.")]})
     if locale not in LANGUAGES:
-        raise ValidationFailed(_("Choose one of: Kazakh, Russian, English."), fields={"locale": [_("Not a valid choice.")]})
+        raise ValidationFailed(
+            _("Choose one of: Kazakh, Russian, English."), fields={"locale": [_("Not a valid choice.")]}
+        )
     before = {"name": user.name, "locale": user.locale}
     user.name, user.locale = name[:200], locale
     record(user, "user.updated", "user", user.id, before=before, after={"name": name, "locale": locale})

@@ -118,4 +118,3 @@ def me():
         db.select(Membership.organization_id, Membership.role).filter_by(user_id=user.id).order_by(Membership.id)
     ).all()
     return jsonify(user_json(user) | {"organizations": [{"id": oid, "role": role} for oid, role in rows]})
-

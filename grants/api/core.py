@@ -10,8 +10,17 @@ from functools import wraps
 
 from flask import Blueprint, abort, g, jsonify, request
 from flask_babel import gettext as _
-from wtforms import BooleanField, DateTimeField, EmailField, FieldList, IntegerField, SelectField
-from wtforms import DecimalField, FileField, SelectMultipleField
+from wtforms import (
+    BooleanField,
+    DateTimeField,
+    DecimalField,
+    EmailField,
+    FieldList,
+    FileField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from ..core.errors import Forbidden, ServiceError, Unauthorized

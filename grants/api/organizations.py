@@ -73,7 +73,9 @@ def create_organization():
     return jsonify(org_json(org)), 201
 
 
-@endpoint("/organizations", "GET", summary="Organizations the caller may see", response=LIST_SCHEMA, tag="organizations")
+@endpoint(
+    "/organizations", "GET", summary="Organizations the caller may see", response=LIST_SCHEMA, tag="organizations"
+)
 def list_organizations():
     user = current_api_user()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -114,7 +116,9 @@ def update_organization(org_id: int):
 def verify_organization(org_id: int):
     org = _fetch(org_id)
     payload = json_body()
-    errors = {k: [_("Must be true or false.")] for k in ("women_led", "youth_led") if not isinstance(payload.get(k), bool)}
+    errors = {
+        k: [_("Must be true or false.")] for k in ("women_led", "youth_led") if not isinstance(payload.get(k), bool)
+    }
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
     org = services.verify(
@@ -134,7 +138,6 @@ def invite_member(org_id: int):
     org = _fetch(org_id, "members")
     form = validated(InviteForm, json_body())
     invitation = services.invite(current_api_user(), org, email=form.email.data, role=form.role.data)
-    return jsonify({"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at.isoformat()}), 201
-
-
-
+    return jsonify(
+        {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at.isoformat()}
+    ), 201

@@ -190,9 +190,9 @@ def invite(actor, org: Organization, *, email: str, role: str) -> Invitation:
     from ..accounts.models import User
 
     already = db.session.execute(
-        db.select(Membership.id).join(User, User.id == Membership.user_id).where(
-            Membership.organization_id == org.id, User.email == email
-        )
+        db.select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organization_id == org.id, User.email == email)
     ).first()
     if already:
         raise Conflict(_("This person is already a member."), fields={"email": [_("Already a member.")]})
@@ -217,7 +217,9 @@ def find_invitation(token: str) -> Invitation:
         db.select(Invitation).filter_by(token_hash=token_hash(token or ""))
     ).scalar_one_or_none()
     if invitation is None:
-        raise ServiceError(_("This link is not valid. Please check that you copied it completely."), code="invalid_token")
+        raise ServiceError(
+            _("This link is not valid. Please check that you copied it completely."), code="invalid_token"
+        )
     if invitation.accepted_at is not None:
         raise Conflict(_("This link has already been used."), code="token_used")
     if invitation.expires_at < utcnow():
@@ -238,7 +240,9 @@ def accept_invitation(user, token: str) -> Organization:
     ).scalar_one_or_none()
     if exists is None:
         db.session.add(Membership(user_id=user.id, organization_id=invitation.organization_id, role=invitation.role))
-    record(user, "organization.member_joined", "organization", invitation.organization_id, after={"role": invitation.role})
+    record(
+        user, "organization.member_joined", "organization", invitation.organization_id, after={"role": invitation.role}
+    )
     db.session.commit()
     return invitation.organization
 

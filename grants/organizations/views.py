@@ -147,9 +147,7 @@ def manage():
     pending_only = request.args.get("pending") == "1"
     query = db.select(Organization).order_by(Organization.created_at.desc())
     if pending_only:
-        query = query.where(
-            (Organization.women_led | Organization.youth_led) & Organization.verified_at.is_(None)
-        )
+        query = query.where((Organization.women_led | Organization.youth_led) & Organization.verified_at.is_(None))
     page = db.paginate(query, per_page=50, error_out=False)
     return render_template("organizations/manage.html", page=page, pending_only=pending_only)
 

@@ -89,7 +89,9 @@ def test_account_is_locked_after_five_failures_even_with_the_right_password(clie
     users("a@example.kz")
     for _ in range(5):
         assert post_form(client, "/login", {"email": "a@example.kz", "password": "wrong-wrong-1"}).status_code == 401
-    blocked = post_form(client, "/login", {"email": "a@example.kz", "password": PASSWORD}, headers={"Accept-Language": "en"})
+    blocked = post_form(
+        client, "/login", {"email": "a@example.kz", "password": PASSWORD}, headers={"Accept-Language": "en"}
+    )
     assert blocked.status_code == 429
     assert "Too many attempts" in blocked.get_data(as_text=True)
 
@@ -161,7 +163,17 @@ def test_reset_for_unknown_email_reveals_nothing(app, client):
 
 def test_cli_creates_verified_users(app):
     result = app.test_cli_runner().invoke(
-        args=["users", "create", "--email", "m@example.kz", "--password", "manager-pass-1", "--role", "manager", "--verified"]
+        args=[
+            "users",
+            "create",
+            "--email",
+            "m@example.kz",
+            "--password",
+            "manager-pass-1",
+            "--role",
+            "manager",
+            "--verified",
+        ]
     )
     assert result.exit_code == 0, result.output
     user = db.session.execute(db.select(User).filter_by(email="m@example.kz")).scalar_one()

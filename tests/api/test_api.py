@@ -2,7 +2,6 @@ import pytest
 from conftest import PASSWORD, org_data, read_outbox
 
 from grants.extensions import db
-from grants.organizations.models import Organization
 
 
 def token_for(client, email: str, password: str = PASSWORD) -> dict:
@@ -61,7 +60,9 @@ def test_errors_follow_the_format_and_the_request_language(client, users):
 def test_me_needs_a_token_and_lists_organizations(client, users, organization):
     user = users("a@example.kz")
     assert client.get("/api/v1/me").status_code == 401
-    assert client.get("/api/v1/me", headers={"Authorization": "Bearer nonsense"}).json["error"]["code"] == "unauthorized"
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": "Bearer nonsense"}).json["error"]["code"] == "unauthorized"
+    )
     org = organization(user)
     me = client.get("/api/v1/me", headers=token_for(client, "a@example.kz")).json
     assert me["email"] == "a@example.kz" and me["roles"] == ["applicant"]
@@ -78,7 +79,13 @@ def test_revoked_token_no_longer_works(client, users):
 def test_create_organization_validates_like_the_form(client, users):
     users("a@example.kz")
     headers = token_for(client, "a@example.kz") | {"Accept-Language": "en"}
-    body = org_data() | {"staff_full_time": 2, "board_total": 5, "board_women": 3, "board_youth": 1, "head_birth_year": 1990}
+    body = org_data() | {
+        "staff_full_time": 2,
+        "board_total": 5,
+        "board_women": 3,
+        "board_youth": 1,
+        "head_birth_year": 1990,
+    }
     bad = client.post("/api/v1/organizations", json=body | {"region": "mars", "bin": "123"}, headers=headers)
     assert bad.status_code == 422
     assert set(bad.json["error"]["fields"]) >= {"region"}
@@ -124,7 +131,10 @@ def test_members_endpoint_is_for_owners(app, client, users, organization):
 def test_api_token_endpoint_is_rate_limited_per_account(client, users):
     users("a@example.kz")
     for _ in range(5):
-        assert client.post("/api/v1/auth/token", json={"email": "a@example.kz", "password": "bad-bad-bad"}).status_code == 401
+        assert (
+            client.post("/api/v1/auth/token", json={"email": "a@example.kz", "password": "bad-bad-bad"}).status_code
+            == 401
+        )
     blocked = client.post("/api/v1/auth/token", json={"email": "a@example.kz", "password": PASSWORD})
     assert blocked.status_code == 429
     assert blocked.json["error"]["code"] == "rate_limited"
