@@ -45,10 +45,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .admin.views import bp as admin_bp
     from .api import bp as api_bp
     from .audit.views import bp as audit_bp
+    from .calls.views import bp as calls_bp
     from .organizations.views import bp as organizations_bp
     from .public.views import bp as public_bp
+    from .subscriptions.views import bp as subscriptions_bp
 
-    for blueprint in (public_bp, accounts_bp, organizations_bp, audit_bp, admin_bp, api_bp):
+    blueprints = (public_bp, accounts_bp, organizations_bp, calls_bp, subscriptions_bp, audit_bp, admin_bp, api_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

@@ -52,4 +52,80 @@ def seed(only_if_empty: bool = True):
 
     db.session.add(Membership(user_id=users["partner@demo.kz"].id, organization_id=aral.id, role="editor"))
     db.session.commit()
+    _seed_calls(users["manager@demo.kz"])
     return [(email, PASSWORD, ",".join(sorted(r.value for r in roles))) for email, _n, roles, _l in PEOPLE]
+
+
+CRITERIA = [
+    {
+        "key": "relevance",
+        "weight": 30,
+        "max_score": 10,
+        "title": {"kk": "Өзектілігі", "ru": "Актуальность", "en": "Relevance"},
+    },
+    {
+        "key": "feasibility",
+        "weight": 40,
+        "max_score": 10,
+        "title": {"kk": "Орындалуы мен бюджеті", "ru": "Реалистичность и бюджет", "en": "Feasibility and budget"},
+    },
+    {
+        "key": "impact",
+        "weight": 30,
+        "max_score": 10,
+        "title": {
+            "kk": "Нәтижелері мен тұрақтылығы",
+            "ru": "Результаты и устойчивость",
+            "en": "Results and sustainability",
+        },
+    },
+]
+
+
+def _call(code: str, opens, closes, title: dict, themes: list, regions: list) -> dict:
+    return {
+        "code": code, "title": title, "envelope": 100_000_000, "min_amount": 2_000_000, "max_amount": 5_000_000,
+        "opens_at": opens.isoformat(), "closes_at": closes.isoformat(), "themes": themes, "regions": regions,
+        "criteria": CRITERIA,
+        "description": {
+            "ru": "Малые гранты консорциумам НПО на экологические проекты в регионах.",
+            "kk": "Өңірлердегі экологиялық жобаларға ҮЕҰ консорциумдарына шағын гранттар.",
+            "en": "Small grants to NGO consortia for environmental projects in the regions.",
+        },
+    }  # fmt: skip
+
+
+def _seed_calls(manager) -> None:
+    """An open call, one opening soon, and one already closed (published in the past)."""
+    from datetime import timedelta
+
+    from .calls import services as calls
+    from .core import clock
+    from .subscriptions.models import Subscription
+
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
+    db.session.add(Subscription(email="subscriber@demo.kz", language="kk", confirmed_at=now))
+    db.session.commit()
+    open_call = calls.create(manager, _call(
+        "SG-2027-1", now - timedelta(days=5), now + timedelta(days=20, hours=6),
+        {"kk": "Таза су және қалдықтар: шағын гранттар 2027", "ru": "Чистая вода и отходы: малые гранты 2027",
+         "en": "Clean water and waste: small grants 2027"}, ["water", "waste"], [],
+    ))  # fmt: skip
+    calls.publish(manager, open_call)
+    upcoming = calls.create(manager, _call(
+        "SG-2027-2", now + timedelta(days=10), now + timedelta(days=55),
+        {"kk": "Ауыл жастарының климаттық бастамалары", "ru": "Климатические инициативы сельской молодёжи",
+         "en": "Climate initiatives of rural youth"}, ["climate", "education"], ["kyzylorda", "turkistan", "mangystau"],
+    ))  # fmt: skip
+    calls.publish(manager, upcoming)
+    with clock.travel(now - timedelta(days=60)):
+        closed = calls.create(manager, _call(
+            "SG-2026-4", now - timedelta(days=60), now - timedelta(days=2),
+            {"kk": "Биоәртүрлілікті сақтау 2026", "ru": "Сохранение биоразнообразия 2026",
+             "en": "Biodiversity conservation 2026"}, ["biodiversity"], [],
+        ))  # fmt: skip
+        calls.publish(manager, closed)
+    calls.create(manager, _call(
+        "SG-2027-3", now + timedelta(days=30), now + timedelta(days=90),
+        {"ru": "Чистый воздух в городах (черновик)", "kk": "Қалалардағы таза ауа (қаралама)"}, ["air"], [],
+    ))  # fmt: skip

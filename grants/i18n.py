@@ -80,7 +80,10 @@ def format_datetime(value: datetime | None, with_zone: bool = True) -> str:
     if value is None:
         return ""
     local = as_utc(value).astimezone(display_zone())
-    text = babel_dates.format_datetime(local, "medium", tzinfo=display_zone(), locale=current_locale())
+    locale = current_locale()
+    date_text = babel_dates.format_date(local.date(), "long", locale=locale)
+    time_text = babel_dates.format_time(local.time(), "HH:mm", locale=locale)
+    text = f"{date_text}, {time_text}"
     return f"{text} {zone_label(value)}" if with_zone else text
 
 

@@ -125,14 +125,18 @@ def pg_database():
     engine.dispose()
 
 
+REFERENCE_TABLES = ("alembic_version", "theme")  # filled by the migrations themselves
+
+
 def _truncate_pg(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         tables = [
             r[0]
             for r in conn.execute(
-                sa.text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname='public'")
             )
+            if r[0] not in REFERENCE_TABLES
         ]
         if tables:
             conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

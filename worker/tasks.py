@@ -36,3 +36,10 @@ def ping(value: str) -> str:
         client.lpush(key, value)
         client.expire(key, 300)
     return value
+
+
+@shared_task(name="grants.announce_call", acks_late=True)
+def announce_call(call_id: int) -> int:
+    from grants.alerts.services import announce_call as announce
+
+    return announce(call_id)

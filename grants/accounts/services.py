@@ -10,13 +10,14 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 
 from .. import mail
 from ..audit.services import record
 from ..core.db import utcnow
 from ..core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from ..core.urls import external_url
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..security import new_token, token_hash
@@ -103,7 +104,7 @@ def _issue_token(user: User, purpose: TokenPurpose, ttl: timedelta) -> str:
 
 def _send_verification(user: User) -> None:
     token = _issue_token(user, TokenPurpose.VERIFY_EMAIL, VERIFY_TTL)
-    link = current_app.config["BASE_URL"] + url_for("accounts.verify", token=token)
+    link = external_url("accounts.verify", token=token)
     mail.send(user.email, "verify_email", user.locale, user=user, link=link, hours=48)
 
 
@@ -189,7 +190,7 @@ def request_password_reset(email: str) -> None:
     user = find_by_email(email)
     if user and user.is_active:
         token = _issue_token(user, TokenPurpose.RESET_PASSWORD, RESET_TTL)
-        link = current_app.config["BASE_URL"] + url_for("accounts.reset_password", token=token)
+        link = external_url("accounts.reset_password", token=token)
         mail.send(user.email, "reset_password", user.locale, user=user, link=link)
         record(user, "user.password_reset_requested", "user", user.id)
         db.session.commit()

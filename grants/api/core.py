@@ -66,10 +66,13 @@ def current_api_user():
     return g.get("api_user")
 
 
-def _authenticate(required_roles: tuple) -> None:
+def _authenticate(required_roles: tuple, optional: bool = False) -> None:
     from ..accounts.services import user_for_api_token
 
     header = request.headers.get("Authorization", "")
+    if optional and not header:
+        g.api_user = None
+        return
     scheme, _sep, token = header.partition(" ")
     user = user_for_api_token(token.strip()) if scheme.lower() == "bearer" and token else None
     if user is None:
@@ -103,7 +106,7 @@ def endpoint(
     method: str,
     *,
     summary: str,
-    auth: bool = True,
+    auth: bool | str = True,
     roles: tuple = (),
     body=None,
     response: dict | None = None,
@@ -114,7 +117,7 @@ def endpoint(
         @wraps(view)
         def wrapped(*args, **kwargs):
             if auth:
-                _authenticate(roles)
+                _authenticate(roles, optional=auth == "optional")
             return view(*args, **kwargs)
 
         name = f"{view.__name__}_{method.lower()}"
@@ -216,7 +219,9 @@ def openapi_document() -> dict:
             op["parameters"] = [
                 {"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in ep.path_params
             ]
-        if ep.auth:
+        if ep.auth == "optional":
+            op["security"] = [{}, {"bearer": []}]
+        elif ep.auth:
             op["security"] = [{"bearer": []}]
         if ep.body is not None:
             schema = ep.body if isinstance(ep.body, dict) else form_schema(ep.body)

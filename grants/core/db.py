@@ -31,6 +31,18 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Multilingual:
+    """Models with <field>_kk / _ru / _en columns."""
+
+    def text(self, field: str, locale: str) -> str:
+        """The field in `locale`, else in Russian, Kazakh, English (whichever exists)."""
+        for lang in (locale, "ru", "kk", "en"):
+            value = getattr(self, f"{field}_{lang}", "")
+            if value:
+                return value
+        return ""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

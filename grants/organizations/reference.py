@@ -92,4 +92,5 @@ def template_globals() -> dict:
         "settlement_label": lambda code: str(SETTLEMENTS.get(code, code)),
         "gender_label": lambda code: str(GENDERS.get(code, "—")),
         "status_label": status_label,
+        "REGION_CODES": list(REGIONS),
     }

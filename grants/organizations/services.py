@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import current_app, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -15,6 +14,7 @@ from ..audit.services import changes, record
 from ..core import uploads
 from ..core.db import utcnow
 from ..core.errors import Conflict, ServiceError, ValidationFailed
+from ..core.urls import external_url
 from ..extensions import db
 from ..security import new_token, token_hash
 from .bin import is_valid_bin
@@ -204,7 +204,7 @@ def invite(actor, org: Organization, *, email: str, role: str) -> Invitation:
     db.session.add(invitation)
     db.session.flush()
     invitee = db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none()
-    link = current_app.config["BASE_URL"] + url_for("organizations.accept_invitation", token=token)
+    link = external_url("organizations.accept_invitation", token=token)
     locale = invitee.locale if invitee else actor.locale
     mail.send(email, "invitation", locale, organization=org, inviter=actor, link=link, role=role)
     record(actor, "organization.member_invited", "organization", org.id, after={"email": email, "role": role})
