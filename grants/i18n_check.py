@@ -23,14 +23,14 @@ def problems(folder: Path) -> list[str]:
         for message in catalog:
             if not message.id:
                 continue
-            text = message.string if isinstance(message.string, str) else " ".join(message.string)
-            if not text.strip():
+            forms = [message.string] if isinstance(message.string, str) else list(message.string)
+            if not all(form.strip() for form in forms):
                 found.append(f"{lang}: untranslated: {message.id!r}")
                 continue
             if message.fuzzy:
                 found.append(f"{lang}: fuzzy: {message.id!r}")
             msgid = message.id if isinstance(message.id, str) else message.id[0]
-            if sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(text)):
+            if any(sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(form)) for form in forms):
                 found.append(f"{lang}: placeholders differ: {message.id!r}")
     ru = {m.id: m.string for m in catalogs["ru"] if m.id}
     for message in catalogs["kk"]:

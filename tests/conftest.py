@@ -133,9 +133,7 @@ def _truncate_pg(url: str) -> None:
     with engine.begin() as conn:
         tables = [
             r[0]
-            for r in conn.execute(
-                sa.text("SELECT tablename FROM pg_tables WHERE schemaname='public'")
-            )
+            for r in conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))
             if r[0] not in REFERENCE_TABLES
         ]
         if tables:

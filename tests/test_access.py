@@ -23,6 +23,13 @@ PAGES = [
     ("GET", "/manage/audit", {"anonymous": 302, "manager": 200, "admin": 200}, 404),
     ("GET", "/admin/outbox", {"anonymous": 302, "admin": 200}, 404),
     ("GET", "/account", {"anonymous": 302}, 200),
+    ("GET", "/calls", {}, 200),
+    ("GET", "/calls/{call}", {}, 200),
+    ("GET", "/calls/{draft}", {"manager": 200, "admin": 200}, 404),
+    ("GET", "/manage/calls", {"anonymous": 302, "manager": 200, "admin": 200}, 404),
+    ("GET", "/manage/calls/{draft}", {"anonymous": 302, "manager": 200, "admin": 200}, 404),
+    # The draft's deadline has passed, so even a manager's publish is refused (422), not hidden.
+    ("POST", "/manage/calls/{draft}/status", {"anonymous": 302, "manager": 422, "admin": 422}, 404),
 ]
 API = [
     ("GET", "/api/v1/me", {"anonymous": 401}, 200),
@@ -30,11 +37,16 @@ API = [
     ("PATCH", "/api/v1/organizations/{id}", {"anonymous": 401, "owner": 200, "editor": 200}, 404),
     ("POST", "/api/v1/organizations/{id}/verify", {"anonymous": 401, "manager": 200, "admin": 200}, 404),
     ("POST", "/api/v1/organizations/{id}/members", {"anonymous": 401, "owner": 201}, 404),
+    ("GET", "/api/v1/calls/{call}", {}, 200),
+    ("GET", "/api/v1/calls/{draft}", {"manager": 200, "admin": 200}, 404),
+    ("PATCH", "/api/v1/calls/{draft}", {"anonymous": 401, "manager": 200, "admin": 200}, 404),
+    ("POST", "/api/v1/calls/{draft}/publish", {"anonymous": 401, "manager": 422, "admin": 422}, 404),
 ]
 BODIES = {
     "/api/v1/organizations/{id}/verify": {"women_led": True, "youth_led": False},
     "/api/v1/organizations/{id}/members": {"email": "new-{role}@example.kz", "role": "editor"},
     "/api/v1/organizations/{id}": {"description": "updated"},
+    "/api/v1/calls/{draft}": {"description": {"ru": "Уточнено"}},
 }
 
 
@@ -56,7 +68,15 @@ def world(app, users):
 
     db.session.add(Membership(user_id=people["editor"].id, organization_id=org.id, role="editor"))
     db.session.commit()
-    return org
+    from calls.conftest import call_data
+
+    from grants.calls import services as calls
+
+    call = calls.create(people["manager"], call_data(code="PUB"))
+    calls.publish(people["manager"], call)
+    draft = calls.create(people["manager"], call_data(code="DRAFT", closes_at="2020-01-01T00:00",
+                                                      opens_at="2019-01-01T00:00"))  # fmt: skip
+    return {"id": org.id, "call": call.id, "draft": draft.id}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -67,10 +87,11 @@ def test_page_access_matrix(app, world, role):
     failures = []
     for method, url, special, default in PAGES:
         expected = special.get(role, default)
-        path = url.format(id=world.id)
+        path = url.format(**world)
         if method == "POST":
             token = csrf_token(client, "/login" if role == "anonymous" else "/account")
-            response = client.post(path, data={"csrf_token": token, "email": f"x-{role}@example.kz", "role": "editor"})
+            data = {"csrf_token": token, "email": f"x-{role}@example.kz", "role": "editor", "to": "published"}
+            response = client.post(path, data=data)
         else:
             response = client.get(path)
         if response.status_code != expected:
@@ -91,7 +112,7 @@ def test_api_access_matrix(app, world, role):
     for method, url, special, default in API:
         expected = special.get(role, default)
         body = {k: (v.format(role=role) if isinstance(v, str) else v) for k, v in BODIES.get(url, {}).items()}
-        response = client.open(url.format(id=world.id), method=method, json=body if method != "GET" else None,
+        response = client.open(url.format(**world), method=method, json=body if method != "GET" else None,
                                headers=headers)  # fmt: skip
         if response.status_code != expected:
             failures.append((method, url, response.status_code, expected, response.json))

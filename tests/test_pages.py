@@ -8,9 +8,11 @@ import pytest
 from conftest import login
 
 BUDGET = 40 * 1024
-PUBLIC = ["/", "/login", "/register", "/password/forgot", "/verify"]
+PUBLIC = ["/", "/login", "/register", "/password/forgot", "/verify", "/calls", "/subscribe"]
 SIGNED_IN = ["/organizations", "/organizations/new", "/account", "{org}", "{org}/edit"]
-MANAGER = ["/manage/organizations", "/manage/audit", "/manage/organizations/{id}/verify"]
+MANAGER = [
+    "/manage/organizations", "/manage/audit", "/manage/organizations/{id}/verify", "/manage/calls", "/manage/calls/new",
+]  # fmt: skip
 
 
 def first_load_bytes(client, path: str) -> tuple[int, int]:
@@ -91,3 +93,19 @@ def test_cookies_are_secure_when_served_over_https(monkeypatch, tmp_path):
     assert settings["BASE_URL"] == "https://grants.example.kz"
     monkeypatch.setenv("GRANTS_BASE_URL", "http://127.0.0.1:5000")
     assert config.from_environment(tmp_path)["SESSION_COOKIE_SECURE"] is False
+
+
+def test_call_pages_fit_the_budget(app, client, users):
+    from calls.conftest import call_data
+
+    from grants.calls import services
+
+    manager = users("m@example.kz", role="manager")
+    call = services.create(manager, call_data())
+    services.publish(manager, call)
+    for path in (f"/calls/{call.id}", "/calls"):
+        compressed, _raw = first_load_bytes(client, path)
+        assert compressed <= BUDGET, (path, compressed)
+    login(client, "m@example.kz")
+    compressed, _raw = first_load_bytes(client, f"/manage/calls/{call.id}")
+    assert compressed <= BUDGET

@@ -2,10 +2,10 @@ from datetime import timedelta
 
 import feedparser
 import pytest
-from calls.conftest import NOW, call_data
 from conftest import PASSWORD, login, post_form
 from icalendar import Calendar
 
+from calls.conftest import NOW, call_data
 from grants.audit.models import AuditEvent
 from grants.calls import services
 from grants.calls.models import Call, Criterion
@@ -172,6 +172,7 @@ def test_manager_adds_and_removes_criterion_rows_without_javascript(app, frozen,
 
 def test_manager_form_shows_errors_next_to_fields_and_saves_nothing(app, frozen, manager, client):
     login(client, "manager@example.kz")
+    client.get("/language/en")
     response = post_form(client, "/manage/calls/new", {
         "code": "X-1", "title_ru": "Т", "envelope": "100", "min_amount": "10", "max_amount": "50",
         "opens_at": "2027-03-01T10:00", "closes_at": "2027-04-01T18:00",
@@ -202,4 +203,7 @@ def test_api_creates_patches_and_publishes(app, frozen, manager, client, users):
     assert locked.status_code == 409 and locked.json["error"]["code"] == "rules_locked"
     users("ngo@example.kz")
     ngo = client.post("/api/v1/auth/token", json={"email": "ngo@example.kz", "password": PASSWORD}).json["token"]
-    assert client.post("/api/v1/calls", json=call_data(code="Z"), headers={"Authorization": f"Bearer {ngo}"}).status_code == 404
+    assert (
+        client.post("/api/v1/calls", json=call_data(code="Z"), headers={"Authorization": f"Bearer {ngo}"}).status_code
+        == 404
+    )

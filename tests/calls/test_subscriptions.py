@@ -1,7 +1,7 @@
 import pytest
-from calls.conftest import call_data
 from conftest import link_in, post_form, read_outbox
 
+from calls.conftest import call_data
 from grants.alerts.models import Notification
 from grants.alerts.services import announce_call
 from grants.calls import services as calls
@@ -61,7 +61,9 @@ def test_one_click_unsubscribe_needs_no_csrf_and_stops_emails(app, client, froze
         (["aktobe"], ["water"], ["aktobe"], [], True),  # a call without themes matches every theme
     ],
 )
-def test_matching_by_region_and_theme(app, frozen, manager, sub_regions, sub_themes, call_regions, call_themes, matches):
+def test_matching_by_region_and_theme(
+    app, frozen, manager, sub_regions, sub_themes, call_regions, call_themes, matches
+):
     services.subscribe(email="m@example.kz", language="en", regions=sub_regions, themes=sub_themes)
     sub = db.session.execute(db.select(Subscription)).scalar_one()
     sub.confirmed_at = frozen.moment
