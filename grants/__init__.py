@@ -44,13 +44,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .accounts.views import bp as accounts_bp
     from .admin.views import bp as admin_bp
     from .api import bp as api_bp
+    from .applications.views import bp as applications_bp
     from .audit.views import bp as audit_bp
     from .calls.views import bp as calls_bp
+    from .consortia.views import bp as consortia_bp
     from .organizations.views import bp as organizations_bp
     from .public.views import bp as public_bp
     from .subscriptions.views import bp as subscriptions_bp
 
-    blueprints = (public_bp, accounts_bp, organizations_bp, calls_bp, subscriptions_bp, audit_bp, admin_bp, api_bp)
+    blueprints = (
+        public_bp, accounts_bp, organizations_bp, calls_bp, subscriptions_bp, consortia_bp, applications_bp,
+        audit_bp, admin_bp, api_bp,
+    )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)

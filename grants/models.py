@@ -2,7 +2,22 @@
 
 from .accounts.models import AccountToken, ApiToken, User, UserSession  # noqa: F401
 from .alerts.models import Notification  # noqa: F401
+from .applications.models import (  # noqa: F401  # noqa: F401
+    AccessLogEntry,
+    Application,
+    Attachment,
+    BudgetLine,
+    Indicator,
+    Submission,
+    WorkplanItem,
+)
 from .audit.models import AuditEvent  # noqa: F401
 from .calls.models import Call, CallRegion, Criterion, Theme  # noqa: F401
-from .organizations.models import Invitation, Membership, Organization  # noqa: F401
+from .consortia.models import Consortium, ConsortiumMember  # noqa: F401
+from .organizations.models import (  # noqa: F401
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationTheme,  # noqa: F401
+)
 from .subscriptions.models import Subscription, SubscriptionRegion, SubscriptionTheme  # noqa: F401

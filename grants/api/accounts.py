@@ -5,7 +5,7 @@ from ..accounts.forms import LoginForm
 from ..core.errors import ServiceError, Unauthorized
 from ..extensions import db, limiter
 from ..organizations.models import Membership
-from .core import bp, current_api_user, endpoint, json_body, openapi_document, validated
+from .core import current_api_user, endpoint, json_body, openapi_document, validated
 
 USER_SCHEMA = {
     "type": "object",
@@ -55,7 +55,7 @@ def user_json(user) -> dict:
     }
 
 
-@bp.route("/openapi.json")
+@endpoint("/openapi.json", "GET", summary="This OpenAPI document", auth=False, tag="general")
 def openapi():
     return jsonify(openapi_document())
 

@@ -15,13 +15,11 @@ from wtforms import (
     Form,
     FormField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..core.forms import choices
+from ..core.forms import MultiCheckboxField, choices
 from ..i18n import current_locale, display_zone
 from ..organizations.reference import REGIONS
 from .models import Call
@@ -38,14 +36,6 @@ NUMBER_FIELDS = (
     "max_awards_per_consortium", "max_consortia", "reviewers_per_application", "quality_threshold",
     "divergence_threshold",
 )  # fmt: skip
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form):  # the service reports unknown codes in the user's language
-        pass
 
 
 class CriterionForm(Form):

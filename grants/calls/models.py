@@ -104,6 +104,9 @@ class Call(Multilingual, db.Model):
     guideline_filename: Mapped[str | None] = mapped_column(String(255))
     guideline_sha256: Mapped[str | None] = mapped_column(String(64))
     guideline_content_type: Mapped[str | None] = mapped_column(String(100))
+    # Per-section how-to and example for applicants: {section: {lang: {"howto": str, "example": str}}};
+    # sections without an entry show the programme's default text.
+    section_help: Mapped[dict | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,7 +4,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..core.forms import REQUIRED, choices
+from ..core.forms import REQUIRED, MultiCheckboxField, choices
 from ..i18n import current_locale
 from .reference import GENDERS, LEGAL_FORMS, REGIONS, SETTLEMENTS
 
@@ -41,6 +41,11 @@ class OrganizationForm(FlaskForm):
     board_youth = IntegerField(_l("of them aged 18–35"), validators=COUNT, default=0)
     women_led = BooleanField(_l("We declare that the organization is women-led"))
     youth_led = BooleanField(_l("We declare that the organization is youth-led"))
+    public_profile = BooleanField(
+        _l("Show our profile in the public directory, so other NGOs can find us as a partner"),
+        description=_l("Shown: name, region, settlement, themes and the short description. Never people or numbers."),
+    )
+    themes = MultiCheckboxField(_l("Themes we work on"))
     evidence = FileField(
         _l("Evidence for the declaration (PDF, JPEG or PNG, up to 10 MB)"),
         description=_l("For example the charter or the decision appointing the head and the governing body."),
@@ -48,10 +53,14 @@ class OrganizationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        locale = current_locale()
         self.legal_form.choices = choices(EMPTY + _localized(LEGAL_FORMS))
         self.region.choices = choices(EMPTY + _localized(REGIONS))
         self.settlement.choices = choices(EMPTY + [(k, str(v)) for k, v in SETTLEMENTS.items()])
         self.head_gender.choices = choices(EMPTY + [(k, str(v)) for k, v in GENDERS.items()])
+        from ..calls.services import themes
+
+        self.themes.choices = choices((t.code, t.name(locale)) for t in themes())
 
     def values(self) -> dict:
         return {name: field.data for name, field in self._fields.items() if name not in ("csrf_token", "evidence")}

@@ -59,6 +59,7 @@ class Organization(db.Model):
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     evidence_content_type: Mapped[str | None] = mapped_column(String(100))
     # Set only by a manager; only these count for priority points.
+    public_profile: Mapped[bool] = mapped_column(default=False, server_default="0")
     women_led_verified: Mapped[bool] = mapped_column(default=False, server_default="0")
     youth_led_verified: Mapped[bool] = mapped_column(default=False, server_default="0")
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -67,11 +68,25 @@ class Organization(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     memberships = relationship("Membership", back_populates="organization", lazy="raise")
+    theme_rows: Mapped[list[OrganizationTheme]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def themes(self) -> list[str]:
+        return sorted(row.theme_code for row in self.theme_rows)
 
     @property
     def needs_verification(self) -> bool:
         declared = (self.women_led, self.youth_led)
         return any(declared) and self.verified_at is None
+
+
+class OrganizationTheme(db.Model):
+    """Themes an organization works on (for partner search in the public directory)."""
+
+    __tablename__ = "organization_theme"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
+    theme_code: Mapped[str] = mapped_column(ForeignKey("theme.code", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class Membership(db.Model):

@@ -93,4 +93,20 @@ def template_globals() -> dict:
         "gender_label": lambda code: str(GENDERS.get(code, "—")),
         "status_label": status_label,
         "REGION_CODES": list(REGIONS),
+        "theme_name": _theme_name,
     }
+
+
+def _theme_name(code: str) -> str:
+    """A theme's name in the current language (themes are few and cached per request)."""
+    from flask import g
+
+    from ..calls.models import Theme
+    from ..extensions import db
+    from ..i18n import current_locale
+
+    names = g.get("_theme_names")
+    if names is None:
+        names = g._theme_names = {t.code: t for t in db.session.execute(db.select(Theme)).scalars()}
+    theme = names.get(code)
+    return theme.name(current_locale()) if theme else code

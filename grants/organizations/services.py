@@ -18,23 +18,27 @@ from ..core.urls import external_url
 from ..extensions import db
 from ..security import new_token, token_hash
 from .bin import is_valid_bin
-from .models import Invitation, MemberRole, Membership, Organization
+from .models import Invitation, MemberRole, Membership, Organization, OrganizationTheme
 from .reference import LEGAL_FORMS, REGIONS
 
 INVITATION_TTL = timedelta(days=14)
 PROFILE_FIELDS = (
     "name", "bin", "legal_form", "region", "settlement", "settlement_name", "description",
     "staff_full_time", "staff_part_time", "volunteers", "head_gender", "head_birth_year",
-    "board_total", "board_women", "board_youth", "women_led", "youth_led",
+    "board_total", "board_women", "board_youth", "women_led", "youth_led", "public_profile",
 )  # fmt: skip
 COUNT_FIELDS = ("staff_full_time", "staff_part_time", "volunteers", "board_total", "board_women", "board_youth")
 
 
 def snapshot(org: Organization) -> dict:
-    return {name: getattr(org, name) for name in PROFILE_FIELDS} | {
-        "women_led_verified": org.women_led_verified,
-        "youth_led_verified": org.youth_led_verified,
-    }
+    return (
+        {name: getattr(org, name) for name in PROFILE_FIELDS}
+        | {"themes": org.themes}
+        | {
+            "women_led_verified": org.women_led_verified,
+            "youth_led_verified": org.youth_led_verified,
+        }
+    )
 
 
 def _int(value, field: str, errors: dict, *, low: int, high: int) -> int | None:
@@ -100,6 +104,14 @@ def clean(data: dict, *, current: Organization | None = None) -> dict:
         errors.setdefault("board_youth", []).append(_("Cannot be more than the governing body's total."))
     out["women_led"] = bool(data.get("women_led"))
     out["youth_led"] = bool(data.get("youth_led"))
+    out["public_profile"] = bool(data.get("public_profile"))
+    from ..calls.models import Theme
+
+    themes = sorted({str(t) for t in (data.get("themes") or [])})
+    known = set(db.session.execute(db.select(Theme.code)).scalars())
+    if set(themes) - known:
+        errors["themes"] = [_("Unknown theme: %(codes)s.", codes=", ".join(sorted(set(themes) - known)))]
+    out["themes"] = themes
     if out["bin"] and "bin" not in errors:
         query = db.select(Organization.id).filter_by(bin=out["bin"])
         if current is not None:
@@ -135,7 +147,9 @@ def _store_evidence(org: Organization, evidence: FileStorage | None, declared: b
 def create(actor, data: dict, evidence: FileStorage | None = None) -> Organization:
     """A new organization; the creator becomes its owner."""
     values = clean(data)
+    themes = values.pop("themes")
     org = Organization(**values)
+    org.theme_rows = [OrganizationTheme(theme_code=t) for t in themes]
     _store_evidence(org, evidence, values["women_led"] or values["youth_led"])
     db.session.add(org)
     db.session.flush()
@@ -150,8 +164,11 @@ def update(actor, org: Organization, data: dict, evidence: FileStorage | None = 
     verification, which must then be given again."""
     before = snapshot(org)
     values = clean(data, current=org)
+    themes = values.pop("themes")
     for key, value in values.items():
         setattr(org, key, value)
+    if themes != org.themes:
+        org.theme_rows = [OrganizationTheme(theme_code=t) for t in themes]
     new_evidence = evidence is not None and bool(evidence.filename)
     _store_evidence(org, evidence, values["women_led"] or values["youth_led"])
     declarations_changed = (before["women_led"], before["youth_led"]) != (org.women_led, org.youth_led)
@@ -269,3 +286,21 @@ def members_of(org: Organization) -> list[tuple[str, str, str]]:
             .order_by(Membership.role.desc(), User.name)
         ).all()
     ]
+
+
+def directory(*, query: str = "", region: str | None = None, theme: str | None = None, limit: int = 100):
+    """Organizations that opted in to a public profile, for partner search."""
+    from sqlalchemy import exists, or_
+
+    statement = db.select(Organization).where(Organization.public_profile.is_(True))
+    if region:
+        statement = statement.where(Organization.region == region)
+    if theme:
+        statement = statement.where(
+            exists().where(OrganizationTheme.organization_id == Organization.id, OrganizationTheme.theme_code == theme)
+        )
+    text = (query or "").strip()
+    if text:
+        like = f"%{text.lower()}%"
+        statement = statement.where(or_(db.func.lower(Organization.name).like(like), Organization.bin == text))
+    return list(db.session.execute(statement.order_by(Organization.name).limit(limit)).scalars())

@@ -39,6 +39,20 @@ def _save(form: OrganizationForm, org: Organization | None):
     return redirect(url_for("organizations.show", org_id=org.id))
 
 
+@bp.route("/directory")
+def directory():
+    """Public directory of NGOs that opted in: find partners by region, theme and name."""
+    from ..calls.services import themes
+    from .reference import REGIONS
+
+    region = request.args.get("region") or None
+    theme = request.args.get("theme") or None
+    query = request.args.get("q", "")[:100]
+    results = services.directory(query=query, region=region if region in REGIONS else None, theme=theme)
+    return render_template("organizations/directory.html", results=results, region=region, theme=theme, q=query,
+                           themes=themes())  # fmt: skip
+
+
 @bp.route("/organizations/new", methods=["GET", "POST"])
 @login_required
 def new():

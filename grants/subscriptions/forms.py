@@ -3,8 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField
 from wtforms.validators import DataRequired, Length
 
-from ..calls.forms import MultiCheckboxField
-from ..core.forms import REQUIRED, choices
+from ..core.forms import REQUIRED, MultiCheckboxField, choices
 from ..i18n import LANGUAGE_NAMES, current_locale
 from ..organizations.reference import REGIONS
 

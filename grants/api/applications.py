@@ -1,0 +1,223 @@
+from flask import jsonify, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..applications import rules, services
+from ..applications.models import Application
+from ..calls import rules as call_rules
+from ..consortia import rules as consortium_rules
+from ..consortia import services as consortia
+from ..consortia.models import Consortium
+from ..core.errors import ValidationFailed
+from ..extensions import db
+from .core import current_api_user, endpoint, json_body
+
+ROW = {"type": "array", "items": {"type": "object"}}
+CONTENT = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "maxLength": 300}, "summary": {"type": "string"}, "problem": {"type": "string"},
+        "objectives": {"type": "string"}, "activities": {"type": "string"}, "requested_amount": {"type": "integer"},
+        "language": {"type": "string", "enum": ["kk", "ru", "en"]},
+        "budget_lines": {"type": "array", "items": {"type": "object", "properties": {
+            "category": {"type": "string"}, "description": {"type": "string"}, "organization_id": {"type": "integer"},
+            "quantity": {"type": "number", "exclusiveMinimum": 0}, "unit_cost": {"type": "integer", "minimum": 0}}}},
+        "indicators": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "unit": {"type": "string"}, "baseline": {"type": "number"},
+            "target": {"type": "number"}}}},
+        "workplan": {"type": "array", "items": {"type": "object", "properties": {
+            "activity": {"type": "string"}, "start_month": {"type": "integer"}, "end_month": {"type": "integer"}}}},
+        "partner_roles": {"type": "object", "additionalProperties": {"type": "string"}},
+        "declarations": {"type": "object", "additionalProperties": {"type": "boolean"}},
+        "version": {"type": "integer", "description": "The version you edited (PATCH); a stale one gives 409."},
+    },
+}  # fmt: skip
+APPLICATION = {"type": "object", "properties": CONTENT["properties"] | {
+    "id": {"type": "integer"}, "call_id": {"type": "integer"}, "consortium_id": {"type": "integer"},
+    "status": {"type": "string"}, "budget_total": {"type": "integer"},
+    "receipt_number": {"type": "string", "nullable": True}, "sha256": {"type": "string", "nullable": True},
+    "submitted_at": {"type": "string", "format": "date-time", "nullable": True},
+    "attachments": ROW}}  # fmt: skip
+CONSORTIUM = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "name": {"type": "string"}, "lead_organization_id": {"type": "integer"},
+    "members": {"type": "array", "items": {"type": "object", "properties": {
+        "organization_id": {"type": "integer"}, "role": {"type": "string", "enum": ["lead", "partner"]},
+        "confirmed": {"type": "boolean"}, "declined": {"type": "boolean"}}}}}}  # fmt: skip
+CONSORTIUM_BODY = {"type": "object", "required": ["name", "lead_organization_id"], "properties": {
+    "name": {"type": "string"}, "lead_organization_id": {"type": "integer"},
+    "partner_organization_ids": {"type": "array", "items": {"type": "integer"}}}}  # fmt: skip
+SUBMITTED = {"type": "object", "properties": {"status": {"type": "string"}, "receipt_number": {"type": "string"},
+                                              "sha256": {"type": "string"},
+                                              "submitted_at": {"type": "string", "format": "date-time"}}}  # fmt: skip
+ATTACHMENT = {"type": "object", "properties": {"id": {"type": "integer"}, "filename": {"type": "string"},
+                                               "size": {"type": "integer"}, "sha256": {"type": "string"},
+                                               "content_type": {"type": "string"}, "kind": {"type": "string"}}}  # fmt: skip
+ACCESS_LOG = {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+    "who": {"type": "string"}, "role": {"type": "string"}, "action": {"type": "string"},
+    "at": {"type": "string", "format": "date-time"}, "sealed_reason": {"type": "string", "nullable": True}}}}}}  # fmt: skip
+
+
+def consortium_json(c: Consortium) -> dict:
+    return {"id": c.id, "name": c.name, "lead_organization_id": c.lead_organization_id,
+            "members": [{"organization_id": m.organization_id, "role": m.role, "confirmed": m.confirmed,
+                         "declined": m.declined_at is not None} for m in c.members]}  # fmt: skip
+
+
+def attachment_json(a) -> dict:
+    return {"id": a.id, "filename": a.filename, "size": a.size, "sha256": a.sha256, "content_type": a.content_type,
+            "kind": a.kind}  # fmt: skip
+
+
+def application_json(app: Application) -> dict:
+    latest = services.latest_submission(app)
+    return services.content(app) | {
+        "id": app.id, "call_id": app.call_id, "consortium_id": app.consortium_id, "status": app.status,
+        "version": app.version, "budget_total": app.budget_total,
+        "receipt_number": latest.receipt_number if latest else None, "sha256": latest.sha256 if latest else None,
+        "submitted_at": latest.submitted_at.isoformat() if latest else None,
+        "attachments": [attachment_json(a) for a in app.attachments],
+    }  # fmt: skip
+
+
+def _opened(app_id: int, action: str = "view", kind: str = "view") -> Application:
+    user = current_api_user()
+    app, found = rules.get_application_or_404(app_id, user, action)
+    services.log_access(user, app, found, kind, request.headers.get("X-Access-Reason"))
+    return app
+
+
+@endpoint("/consortia", "POST", summary="Form a consortium; partners are asked to confirm by email", body=CONSORTIUM_BODY,
+          response=CONSORTIUM, status=201, tag="consortia")  # fmt: skip
+def create_consortium():
+    payload = json_body()
+    partners = payload.get("partner_organization_ids") or []
+    if not isinstance(partners, list):
+        raise ValidationFailed(
+            _("Please correct the marked fields."), fields={"partner_organization_ids": [_("Must be a list.")]}
+        )
+    consortium = consortia.create(current_api_user(), name=str(payload.get("name") or ""),
+                                  lead_organization_id=payload.get("lead_organization_id"),
+                                  partner_organization_ids=partners)  # fmt: skip
+    return jsonify(consortium_json(consortium)), 201
+
+
+@endpoint("/consortia/<int:consortium_id>", "GET", summary="A consortium and its members", response=CONSORTIUM,
+          tag="consortia")  # fmt: skip
+def get_consortium(consortium_id: int):
+    return jsonify(consortium_json(consortium_rules.get_consortium_or_404(consortium_id, current_api_user())))
+
+
+@endpoint("/consortia/<int:consortium_id>/confirm", "POST", summary="A partner confirms (or declines) participation",
+          body={"type": "object", "required": ["organization_id"], "properties": {
+              "organization_id": {"type": "integer"}, "decline": {"type": "boolean"}}},
+          response=CONSORTIUM, tag="consortia")  # fmt: skip
+def confirm_consortium(consortium_id: int):
+    consortium = consortium_rules.get_consortium_or_404(consortium_id, current_api_user())
+    payload = json_body()
+    consortia.respond(current_api_user(), consortium, organization_id=payload.get("organization_id"),
+                      accept=not payload.get("decline"))  # fmt: skip
+    return jsonify(consortium_json(consortium))
+
+
+@endpoint("/calls/<int:call_id>/applications", "POST", summary="Start an application (draft) for a consortium",
+          body=CONTENT | {"required": ["consortium_id"], "properties": CONTENT["properties"] | {
+              "consortium_id": {"type": "integer"}}},
+          response=APPLICATION, status=201, tag="applications")  # fmt: skip
+def create_application(call_id: int):
+    user = current_api_user()
+    call = call_rules.get_call_or_404(call_id, user)
+    payload = json_body()
+    try:
+        consortium_id = int(payload.pop("consortium_id"))
+    except (KeyError, TypeError, ValueError):
+        raise ValidationFailed(
+            _("Please correct the marked fields."), fields={"consortium_id": [_("This field is required.")]}
+        ) from None
+    consortium = consortium_rules.get_consortium_or_404(consortium_id, user)
+    payload.pop("version", None)
+    app = services.create(user, call, consortium, payload)
+    return jsonify(application_json(app)), 201
+
+
+@endpoint("/applications/<int:app_id>", "PATCH", summary="Save a draft (partial bodies allowed; send `version`)",
+          body=CONTENT, response=APPLICATION, tag="applications")  # fmt: skip
+def update_application(app_id: int):
+    user = current_api_user()
+    app, _found = rules.get_application_or_404(app_id, user, "edit")
+    payload = json_body()
+    version = payload.pop(
+        "version", app.version if request.headers.get("If-Match") is None else request.headers["If-Match"]
+    )
+    services.save(user, app, payload, version=version)
+    return jsonify(application_json(app))
+
+
+@endpoint("/applications/<int:app_id>", "GET", summary="One application", response=APPLICATION, tag="applications")
+def get_application(app_id: int):
+    return jsonify(application_json(_opened(app_id)))
+
+
+@endpoint("/applications", "GET", summary="Applications the caller may see (?call_id=)", tag="applications",
+          response={"type": "object", "properties": {"items": {"type": "array", "items": APPLICATION},
+                    "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"}}})  # fmt: skip
+def list_applications():
+    user = current_api_user()
+    call_id = request.args.get("call_id", type=int)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), 200)
+    items = services.applications_of(user)
+    if user.is_manager:
+        query = select(Application).where(Application.status != "draft")
+        if call_id:
+            query = query.where(Application.call_id == call_id)
+        managed = list(db.session.execute(query.order_by(Application.id)).scalars())
+        items = list({a.id: a for a in items + managed}.values())
+    if call_id:
+        items = [a for a in items if a.call_id == call_id]
+    items.sort(key=lambda a: a.id)
+    chunk = items[(page - 1) * per_page : page * per_page]
+    # Listing shows metadata only; opening one (GET /applications/{id}) is what gets logged.
+    return jsonify({"items": [{"id": a.id, "call_id": a.call_id, "consortium_id": a.consortium_id, "status": a.status,
+                               "title": a.title} for a in chunk],
+                    "page": page, "per_page": per_page, "total": len(items)})  # fmt: skip
+
+
+@endpoint("/applications/<int:app_id>/submit", "POST", summary="Submit: freeze, hash, receipt", response=SUBMITTED,
+          tag="applications")  # fmt: skip
+def submit_application(app_id: int):
+    user = current_api_user()
+    app, _found = rules.get_application_or_404(app_id, user, "edit")
+    submission = services.submit(user, app)
+    return jsonify({"status": app.status, "receipt_number": submission.receipt_number, "sha256": submission.sha256,
+                    "submitted_at": submission.submitted_at.isoformat()})  # fmt: skip
+
+
+@endpoint("/applications/<int:app_id>/withdraw", "POST", summary="Withdraw before the deadline", response=APPLICATION,
+          tag="applications")  # fmt: skip
+def withdraw_application(app_id: int):
+    user = current_api_user()
+    app, _found = rules.get_application_or_404(app_id, user, "edit")
+    return jsonify(application_json(services.withdraw(user, app)))
+
+
+@endpoint("/applications/<int:app_id>/attachments", "POST", summary="Upload an attachment (multipart `file`, `kind`)",
+          body={"type": "object", "properties": {"file": {"type": "string", "format": "binary"},
+                                                 "kind": {"type": "string"}}},
+          response=ATTACHMENT, status=201, tag="applications")  # fmt: skip
+def upload_attachment(app_id: int):
+    user = current_api_user()
+    app, _found = rules.get_application_or_404(app_id, user, "edit")
+    attachment = services.add_attachment(user, app, request.files.get("file"), request.form.get("kind", "other"))
+    return jsonify(attachment_json(attachment)), 201
+
+
+@endpoint("/applications/<int:app_id>/access-log", "GET", summary="Who outside the consortium opened it",
+          response=ACCESS_LOG, tag="applications")  # fmt: skip
+def access_log(app_id: int):
+    app, _found = rules.get_application_or_404(app_id, current_api_user(), "edit")
+    entries = services.access_log(app)
+    return jsonify({"items": [{
+        "who": (_("Reviewer %(n)d", n=e.reviewer_seat or 0) if e.viewer_role == "reviewer"
+                else _("Programme manager %(name)s", name=e.user.name if e.user else "—")),
+        "role": e.viewer_role, "action": e.action, "at": e.created_at.isoformat(), "sealed_reason": e.sealed_reason,
+    } for e in entries]})  # fmt: skip

@@ -1,0 +1,58 @@
+"""Who may open and change an application: the one place for these rules.
+
+Members of the consortium's organizations (lead and partners) work on it; only the lead
+submits or withdraws. Managers open submitted applications (a sealed one — before the call
+closes — only with a reason). Assigned reviewers who declared no conflict come with the
+review issue. Everyone else gets 404, as if it did not exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort
+
+from ..calls import lifecycle as call_lifecycle
+from ..consortia.rules import user_org_ids
+from ..extensions import db
+from .models import Application
+
+
+@dataclass(frozen=True)
+class Access:
+    member: bool  # of any consortium organization
+    lead: bool  # of the lead organization
+    manager: bool
+    sealed: bool  # submitted, and the call has not closed yet
+
+    @property
+    def outsider(self) -> bool:
+        return not self.member
+
+
+def access(user, app: Application) -> Access | None:
+    """How the user may see the application, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    orgs = user_org_ids(user)
+    members = set(app.consortium.member_ids())
+    member = bool(orgs & members)
+    lead = app.consortium.lead_organization_id in orgs
+    manager = user.is_manager and app.status not in ("draft",)
+    if not (member or manager):
+        return None
+    sealed = app.status != "draft" and call_lifecycle.effective_status(app.call) == "published"
+    return Access(member=member, lead=lead, manager=manager, sealed=sealed)
+
+
+def get_application_or_404(app_id: int, user, action: str = "view") -> tuple[Application, Access]:
+    app = db.session.get(Application, app_id)
+    if app is None:
+        abort(404)
+    found = access(user, app)
+    if found is None:
+        abort(404)
+    if action == "edit" and not found.member:
+        abort(404)
+    if action == "lead" and not found.lead:
+        abort(404)
+    return app, found

@@ -1,0 +1,477 @@
+"""Applications: drafting with optimistic locking, the final check, submission frozen into a
+canonical snapshot with SHA-256 and a receipt number, withdrawal, attachments, access log.
+Shared by the pages and the API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+
+from .. import mail
+from ..accounts.models import User
+from ..audit.services import record
+from ..calls import lifecycle as call_lifecycle
+from ..calls.models import Call
+from ..consortia.models import Consortium
+from ..consortia.rules import user_org_ids
+from ..core import clock, uploads
+from ..core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from ..core.urls import external_url
+from ..extensions import db
+from ..i18n import LANGUAGES, format_datetime
+from ..organizations.models import Membership
+from . import lifecycle
+from .models import AccessLogEntry, Application, Attachment, BudgetLine, Indicator, Submission, WorkplanItem
+from .rules import Access
+from .sections import CATEGORIES, DECLARATIONS, FIELD_SECTION, MAX_MONTHS
+
+TEXT_LIMITS = {"title": 300, "summary": 5000, "problem": 20000, "objectives": 20000, "activities": 20000}
+MAX_ROWS = 200
+MAX_ATTACHMENTS = 20
+
+
+class _Errors(dict):
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, []).append(message)
+
+
+# --- creating and saving ---------------------------------------------------------------
+
+
+def create(actor, call: Call, consortium: Consortium, data: dict | None = None) -> Application:
+    """A draft for a published call that has not closed, by a member of the lead organization."""
+    if consortium.lead_organization_id not in user_org_ids(actor):
+        raise Forbidden(_("Only a member of the lead organization can start the application."), code="not_lead")
+    if call_lifecycle.effective_status(call) != "published":
+        raise Conflict(_("This call is not accepting applications."), code="call_not_open")
+    exists = db.session.execute(select(Application.id).filter_by(call_id=call.id, consortium_id=consortium.id)).first()
+    if exists:
+        raise Conflict(_("This consortium already has an application for this call."), code="application_exists",
+                       extra={"application_id": exists[0]})  # fmt: skip
+    app = Application(call=call, consortium=consortium, created_by_id=actor.id, updated_by_id=actor.id,
+                      language=getattr(actor, "locale", "ru"), partner_roles={}, declarations={}, updated_at=clock.now())  # fmt: skip
+    db.session.add(app)
+    db.session.flush()
+    if data:
+        _apply(app, _clean(app, data))
+    record(actor, "application.created", "application", app.id, after={"call": call.id, "consortium": consortium.id})
+    db.session.commit()
+    return app
+
+
+def _text(value) -> str:
+    return str(value if value is not None else "").replace("\r\n", "\n").strip()
+
+
+def _decimal(value, field: str, errors: _Errors, *, positive: bool = False) -> Decimal | None:
+    try:
+        number = Decimal(str(value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
+    except (InvalidOperation, ValueError):
+        errors.add(field, _("Please enter a number."))
+        return None
+    if not number.is_finite() or abs(number) > Decimal("1e11"):
+        errors.add(field, _("Please enter a number."))
+        return None
+    if positive and number <= 0:
+        errors.add(field, _("Must be more than zero."))
+        return None
+    return number.quantize(Decimal("0.01"))
+
+
+def _integer(value, field: str, errors: _Errors, *, low: int, high: int) -> int | None:
+    try:
+        number = int(str(value).replace(" ", "").replace("\u00a0", ""))
+    except (TypeError, ValueError):
+        errors.add(field, _("Please enter a whole number."))
+        return None
+    if not low <= number <= high:
+        errors.add(field, _("Please enter a number from %(low)d to %(high)d.", low=low, high=high))
+        return None
+    return number
+
+
+def _rows(value, field: str, errors: _Errors) -> list[dict]:
+    if not isinstance(value, list):
+        errors.add(field, _("Must be a list."))
+        return []
+    if len(value) > MAX_ROWS:
+        errors.add(field, _("At most %(n)d rows.", n=MAX_ROWS))
+        return []
+    return [row if isinstance(row, dict) else {} for row in value]
+
+
+def _blank(row: dict) -> bool:
+    return not any(_text(v) for v in row.values())
+
+
+def _clean(app: Application, data: dict) -> dict:
+    """Validate the fields present in `data` (a partial save is allowed)."""
+    errors = _Errors()
+    out: dict = {}
+    members = set(app.consortium.member_ids())
+    for key, limit in TEXT_LIMITS.items():
+        if key in data:
+            out[key] = _text(data[key])
+            if len(out[key]) > limit:
+                errors.add(key, _("Too long: at most %(n)d characters.", n=limit))
+    if "requested_amount" in data:
+        raw = data["requested_amount"]
+        out["requested_amount"] = (
+            0 if _text(raw) == "" else _integer(raw, "requested_amount", errors, low=0, high=10**12)
+        )
+    if "language" in data:
+        out["language"] = data["language"] if data["language"] in LANGUAGES else None
+        if out["language"] is None:
+            errors.add("language", _("Choose one of: Kazakh, Russian, English."))
+    if "budget_lines" in data:
+        lines = []
+        for i, row in enumerate(r for r in _rows(data["budget_lines"], "budget_lines", errors) if not _blank(r)):
+            f = f"budget_lines.{i}"
+            category = row.get("category") or "other"
+            if category not in CATEGORIES:
+                errors.add(f"{f}.category", _("Not a valid choice."))
+            description = _text(row.get("description"))[:500]
+            if not description:
+                errors.add(f"{f}.description", _("Describe what the money is for."))
+            try:
+                org_id = int(row.get("organization_id"))
+            except (TypeError, ValueError):
+                org_id = None
+            if org_id not in members:
+                errors.add(f"{f}.organization_id", _("Choose an organization of the consortium."))
+            quantity = _decimal(row.get("quantity"), f"{f}.quantity", errors, positive=True)
+            unit_cost = _integer(row.get("unit_cost"), f"{f}.unit_cost", errors, low=0, high=10**11)
+            lines.append({"category": category, "description": description, "organization_id": org_id,
+                          "quantity": quantity, "unit_cost": unit_cost})  # fmt: skip
+        out["budget_lines"] = lines
+    if "indicators" in data:
+        rows = []
+        for i, row in enumerate(r for r in _rows(data["indicators"], "indicators", errors) if not _blank(r)):
+            f = f"indicators.{i}"
+            name, unit = _text(row.get("name"))[:300], _text(row.get("unit"))[:60]
+            if not name:
+                errors.add(f"{f}.name", _("Name the indicator."))
+            if not unit:
+                errors.add(f"{f}.unit", _("Give the unit, e.g. people, hectares, tonnes."))
+            baseline = _decimal(row.get("baseline") if _text(row.get("baseline")) else 0, f"{f}.baseline", errors)
+            target = _decimal(row.get("target"), f"{f}.target", errors)
+            rows.append({"name": name, "unit": unit, "baseline": baseline, "target": target})
+        out["indicators"] = rows
+    if "workplan" in data:
+        rows = []
+        for i, row in enumerate(r for r in _rows(data["workplan"], "workplan", errors) if not _blank(r)):
+            f = f"workplan.{i}"
+            activity = _text(row.get("activity"))[:500]
+            if not activity:
+                errors.add(f"{f}.activity", _("Describe the activity."))
+            start = _integer(row.get("start_month"), f"{f}.start_month", errors, low=1, high=MAX_MONTHS)
+            end = _integer(row.get("end_month"), f"{f}.end_month", errors, low=1, high=MAX_MONTHS)
+            if start and end and end < start:
+                errors.add(f"{f}.end_month", _("The end month cannot be before the start month."))
+            rows.append({"activity": activity, "start_month": start, "end_month": end})
+        out["workplan"] = rows
+    if "partner_roles" in data:
+        roles = data["partner_roles"] if isinstance(data["partner_roles"], dict) else {}
+        out["partner_roles"] = {}
+        for key, text in roles.items():
+            if not str(key).isdigit() or int(key) not in members:
+                errors.add("partner_roles", _("Choose an organization of the consortium."))
+                continue
+            if _text(text):
+                out["partner_roles"][str(int(key))] = _text(text)[:3000]
+    if "declarations" in data:
+        given = data["declarations"] if isinstance(data["declarations"], dict) else {}
+        out["declarations"] = {key: bool(given.get(key)) for key in DECLARATIONS}
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), fields=dict(errors))
+    return out
+
+
+def _apply(app: Application, values: dict) -> None:
+    for key in ("title", "summary", "problem", "objectives", "activities", "requested_amount", "language",
+                "partner_roles", "declarations"):  # fmt: skip
+        if key in values:
+            setattr(app, key, values[key])
+    if "budget_lines" in values:
+        app.budget_lines = [BudgetLine(position=i, **row) for i, row in enumerate(values["budget_lines"])]
+    if "indicators" in values:
+        app.indicators = [Indicator(position=i, **row) for i, row in enumerate(values["indicators"])]
+    if "workplan" in values:
+        app.workplan = [WorkplanItem(position=i, **row) for i, row in enumerate(values["workplan"])]
+
+
+def content(app: Application) -> dict:
+    """The editable content in the API's shape."""
+    return {
+        "title": app.title, "summary": app.summary, "problem": app.problem, "objectives": app.objectives,
+        "activities": app.activities, "requested_amount": app.requested_amount, "language": app.language,
+        "budget_lines": [
+            {"category": b.category, "description": b.description, "organization_id": b.organization_id,
+             "quantity": str(b.quantity), "unit_cost": b.unit_cost, "total": b.total}
+            for b in app.budget_lines
+        ],
+        "indicators": [{"name": i.name, "unit": i.unit, "baseline": str(i.baseline), "target": str(i.target)}
+                       for i in app.indicators],
+        "workplan": [{"activity": w.activity, "start_month": w.start_month, "end_month": w.end_month}
+                     for w in app.workplan],
+        "partner_roles": dict(app.partner_roles or {}), "declarations": dict(app.declarations or {}),
+    }  # fmt: skip
+
+
+def save(actor, app: Application, data: dict, *, version) -> Application:
+    """Save part of a draft. `version` is the version the writer started from: if someone
+    saved in between, nothing is written and the conflict carries both texts."""
+    if not lifecycle.is_editable(app):
+        raise Conflict(_("A submitted application cannot be changed. Withdraw it first (before the deadline)."),
+                       code="not_editable")  # fmt: skip
+    try:
+        based_on = int(version)
+    except (TypeError, ValueError):
+        based_on = None
+    if based_on != app.version:
+        theirs = {k: v for k, v in content(app).items() if k in data}
+        raise Conflict(
+            _("Someone else saved this application after you opened it. Your text was not saved: compare both "
+              "versions below, copy what you need, and save again."),
+            code="stale_version",
+            extra={"current_version": app.version, "current": theirs, "yours": data},
+        )  # fmt: skip
+    values = _clean(app, data)
+    _apply(app, values)
+    app.version += 1
+    app.updated_at = clock.now()
+    app.updated_by_id = actor.id
+    db.session.commit()
+    return app
+
+
+# --- the final check and submission ------------------------------------------------------
+
+
+def problems(app: Application) -> list[tuple[str, str]]:
+    """Every blocking problem as (section, message); empty means ready to submit."""
+    call = app.call
+    out: list[tuple[str, str]] = []
+    for field, message in (
+        ("title", _("Give the project a title.")), ("summary", _("Write the summary.")),
+        ("problem", _("Describe the problem.")), ("objectives", _("State the objectives.")),
+        ("activities", _("Describe the activities.")),
+    ):  # fmt: skip
+        if not getattr(app, field).strip():
+            out.append((FIELD_SECTION[field], message))
+    if not app.workplan:
+        out.append(("workplan", _("Add at least one activity to the workplan.")))
+    if not app.budget_lines:
+        out.append(("budget", _("Add at least one budget line.")))
+    if not app.indicators:
+        out.append(("indicators", _("Add at least one indicator.")))
+    if not call.min_amount <= app.requested_amount <= call.max_amount:
+        out.append(("summary", _("The requested amount must be between %(min)s and %(max)s.",
+                                 min=f"{call.min_amount:,}".replace(",", " "), max=f"{call.max_amount:,}".replace(",", " "))))  # fmt: skip
+    if app.budget_total != app.requested_amount:
+        out.append(("budget", _("The budget totals %(total)s, but the requested amount is %(requested)s.",
+                                total=f"{app.budget_total:,}".replace(",", " "),
+                                requested=f"{app.requested_amount:,}".replace(",", " "))))  # fmt: skip
+    members = set(app.consortium.member_ids())
+    if any(line.organization_id not in members for line in app.budget_lines):
+        out.append(("budget", _("A budget line belongs to an organization that is not in the consortium.")))
+    count = len(app.consortium.members)
+    if not call.consortium_min_members <= count <= call.consortium_max_members:
+        out.append(("partners", _("The consortium has %(n)d members; this call needs %(min)d to %(max)d.",
+                                  n=count, min=call.consortium_min_members, max=call.consortium_max_members)))  # fmt: skip
+    for member in app.consortium.members:
+        if member.role == "partner" and not member.confirmed:
+            out.append(("partners", _("%(name)s has not confirmed its participation.", name=member.organization.name)))
+        if member.role == "partner" and not (app.partner_roles or {}).get(str(member.organization_id)):
+            out.append(("partners", _("Describe the role of %(name)s.", name=member.organization.name)))
+    if not all((app.declarations or {}).get(key) for key in DECLARATIONS):
+        out.append(("declarations", _("Tick every declaration.")))
+    return out
+
+
+def snapshot(app: Application) -> dict:
+    """Everything that was submitted, as plain data (attachments by their hashes)."""
+    return {
+        "application_id": app.id,
+        "call": {"id": app.call.id, "code": app.call.code},
+        "consortium": {
+            "id": app.consortium.id,
+            "name": app.consortium.name,
+            "members": [
+                {
+                    "organization_id": m.organization_id,
+                    "name": m.organization.name,
+                    "bin": m.organization.bin,
+                    "role": m.role,
+                    "region": m.organization.region,
+                }
+                for m in app.consortium.members
+            ],  # fmt: skip
+        },
+        "content": content(app),
+        "attachments": [
+            {"filename": a.filename, "kind": a.kind, "size": a.size, "sha256": a.sha256, "content_type": a.content_type}
+            for a in app.attachments
+        ],  # fmt: skip
+    }
+
+
+def canonical(data: dict) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 text — the same bytes every time."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _deadline_passed(call: Call) -> Conflict:
+    return Conflict(_("The deadline passed at %(when)s. Applications are no longer accepted.",
+                      when=format_datetime(call.closes_at)), code="deadline_passed")  # fmt: skip
+
+
+def submit(actor, app: Application) -> Submission:
+    """Freeze the application: canonical snapshot, SHA-256, receipt number, receipt email."""
+    if app.consortium.lead_organization_id not in user_org_ids(actor):
+        raise Forbidden(_("Only a member of the lead organization can submit the application."), code="not_lead")
+    call = db.session.execute(select(Call).where(Call.id == app.call_id).with_for_update()).scalar_one()
+    now = clock.now()
+    if now >= call.closes_at:
+        raise _deadline_passed(call)
+    if now < call.opens_at:
+        raise Conflict(_("The call opens at %(when)s.", when=format_datetime(call.opens_at)), code="call_not_open")
+    if not lifecycle.is_editable(app):
+        raise Conflict(_("This application has already been submitted."), code="already_submitted")
+    found = problems(app)
+    if found:
+        fields: dict[str, list[str]] = {}
+        for section, message in found:
+            fields.setdefault(section, []).append(message)
+        raise ValidationFailed(_("The application is not complete yet. See the list of problems."), fields=fields,
+                               code="incomplete")  # fmt: skip
+    if app.number is None:
+        app.number = (
+            db.session.execute(select(func.max(Application.number)).filter_by(call_id=call.id)).scalar() or 0
+        ) + 1
+    version = (db.session.execute(select(func.count(Submission.id)).filter_by(application_id=app.id)).scalar() or 0) + 1
+    text = canonical(snapshot(app))
+    receipt = f"{call.code}-{app.number:04d}" + (f"-v{version}" if version > 1 else "")
+    submission = Submission(application_id=app.id, version=version, receipt_number=receipt, snapshot=text,
+                            sha256=hashlib.sha256(text.encode()).hexdigest(), submitted_at=now,
+                            submitted_by_id=actor.id)  # fmt: skip
+    db.session.add(submission)
+    app.submitted_at = now
+    lifecycle.transition(app, "submitted", actor, receipt_number=receipt, sha256=submission.sha256)
+    db.session.flush()
+    _send_receipt(app, submission)
+    db.session.commit()
+    return submission
+
+
+def _send_receipt(app: Application, submission: Submission) -> None:
+    rows = db.session.execute(
+        select(User.email, User.locale).join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == app.consortium.lead_organization_id)
+    ).all()  # fmt: skip
+    link = external_url("applications.receipt_pdf", app_id=app.id)
+    for email, locale in rows:
+        mail.send(email, "application_receipt", locale, app=app, submission=submission, link=link)
+
+
+def withdraw(actor, app: Application) -> Application:
+    if app.consortium.lead_organization_id not in user_org_ids(actor):
+        raise Forbidden(_("Only a member of the lead organization can withdraw the application."), code="not_lead")
+    if clock.now() >= app.call.closes_at:
+        raise _deadline_passed(app.call)
+    lifecycle.transition(app, "withdrawn", actor)
+    latest = latest_submission(app)
+    if latest is not None:
+        latest.withdrawn_at = clock.now()
+    app.version += 1
+    db.session.commit()
+    return app
+
+
+def latest_submission(app: Application) -> Submission | None:
+    return db.session.execute(
+        select(Submission).filter_by(application_id=app.id).order_by(Submission.version.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def submissions(app: Application) -> list[Submission]:
+    return list(
+        db.session.execute(select(Submission).filter_by(application_id=app.id).order_by(Submission.version)).scalars()
+    )
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+
+def add_attachment(actor, app: Application, upload: FileStorage | None, kind: str = "other") -> Attachment:
+    from .sections import ATTACHMENT_KINDS
+
+    if not lifecycle.is_editable(app):
+        raise Conflict(_("A submitted application cannot be changed. Withdraw it first (before the deadline)."),
+                       code="not_editable")  # fmt: skip
+    if upload is None or not upload.filename:
+        raise ValidationFailed(_("Choose a file to upload."), fields={"file": [_("Choose a file to upload.")]})
+    if len(app.attachments) >= MAX_ATTACHMENTS:
+        raise ValidationFailed(
+            _("At most %(n)d attachments.", n=MAX_ATTACHMENTS), fields={"file": [_("Too many files.")]}
+        )
+    stored = uploads.store(upload, folder="attachments")
+    attachment = Attachment(application_id=app.id, kind=kind if kind in ATTACHMENT_KINDS else "other",
+                            filename=stored.filename, path=stored.path, size=stored.size, sha256=stored.sha256,
+                            content_type=stored.content_type, uploaded_by_id=actor.id)  # fmt: skip
+    db.session.add(attachment)
+    app.version += 1
+    record(actor, "application.attachment_added", "application", app.id,
+           after={"filename": stored.filename, "sha256": stored.sha256})  # fmt: skip
+    db.session.commit()
+    return attachment
+
+
+def remove_attachment(actor, app: Application, attachment_id: int) -> None:
+    if not lifecycle.is_editable(app):
+        raise Conflict(_("A submitted application cannot be changed. Withdraw it first (before the deadline)."),
+                       code="not_editable")  # fmt: skip
+    attachment = next((a for a in app.attachments if a.id == attachment_id), None)
+    if attachment is None:
+        raise ServiceError(_("This file does not exist."), code="not_found")
+    app.attachments.remove(attachment)
+    app.version += 1
+    record(actor, "application.attachment_removed", "application", app.id, before={"filename": attachment.filename})
+    db.session.commit()
+
+
+# --- access log ---------------------------------------------------------------------------
+
+
+def log_access(user, app: Application, found: Access, action: str, reason: str | None = None) -> None:
+    """Openings by anyone outside the consortium are logged; a sealed one needs a reason."""
+    if not found.outsider:
+        return
+    if found.sealed and not (reason or "").strip():
+        raise ServiceError(_("This application is sealed until the call closes. Give a reason to open it."),
+                           code="reason_required")  # fmt: skip
+    role = "admin" if user.is_admin and not user.has_role("manager") else ("manager" if found.manager else "reviewer")
+    db.session.add(AccessLogEntry(application_id=app.id, user_id=user.id, viewer_role=role, action=action,
+                                  sealed_reason=(reason or "").strip()[:2000] if found.sealed else None))  # fmt: skip
+    db.session.commit()
+
+
+def access_log(app: Application) -> list[AccessLogEntry]:
+    return list(db.session.execute(select(AccessLogEntry).filter_by(application_id=app.id)
+                                   .order_by(AccessLogEntry.created_at.desc())).scalars())  # fmt: skip
+
+
+def applications_of(user) -> list[Application]:
+    orgs = user_org_ids(user)
+    if not orgs:
+        return []
+    from ..consortia.models import ConsortiumMember
+
+    consortia = select(ConsortiumMember.consortium_id).where(ConsortiumMember.organization_id.in_(orgs))
+    return list(db.session.execute(select(Application).where(Application.consortium_id.in_(consortia))
+                                   .order_by(Application.updated_at.desc())).scalars())  # fmt: skip

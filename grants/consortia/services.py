@@ -1,0 +1,129 @@
+"""Forming consortia: the lead invites partners, each partner's member confirms or declines."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import mail
+from ..accounts.models import User
+from ..audit.services import record
+from ..core import clock
+from ..core.errors import Conflict, Forbidden, ValidationFailed
+from ..core.urls import external_url
+from ..extensions import db
+from ..organizations.models import Membership, Organization
+from .models import Consortium, ConsortiumMember
+from .rules import user_org_ids
+
+
+def _ids(values) -> list[int]:
+    out = []
+    for value in values or []:
+        try:
+            out.append(int(value))
+        except (TypeError, ValueError):
+            raise ValidationFailed(_("Please correct the marked fields."),
+                                   fields={"partner_organization_ids": [_("Not a valid choice.")]}) from None  # fmt: skip
+    return out
+
+
+def create(actor, *, name: str, lead_organization_id, partner_organization_ids) -> Consortium:
+    """A consortium led by one of the actor's organizations; partners are asked to confirm."""
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [_("Please give the consortium a name.")]
+    try:
+        lead_id = int(lead_organization_id)
+    except (TypeError, ValueError):
+        lead_id = None
+    partner_ids = list(dict.fromkeys(_ids(partner_organization_ids)))
+    lead = db.session.get(Organization, lead_id) if lead_id else None
+    if lead is None or lead.id not in user_org_ids(actor):
+        errors["lead_organization_id"] = [_("Choose one of your organizations as the lead.")]
+    elif lead.legal_form == "initiative_group":
+        errors["lead_organization_id"] = [_("An initiative group can be a partner, but not the lead organization.")]
+    if lead_id in partner_ids:
+        errors["partner_organization_ids"] = [_("The lead organization cannot also be a partner.")]
+    partners = list(db.session.execute(select(Organization).where(Organization.id.in_(partner_ids))).scalars())
+    if len(partners) != len(partner_ids):
+        errors["partner_organization_ids"] = [_("Some of the chosen organizations do not exist.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
+    now = clock.now()
+    consortium = Consortium(name=name[:300], lead_organization_id=lead.id, created_by_id=actor.id)
+    consortium.members = [
+        ConsortiumMember(organization_id=lead.id, role="lead", confirmed_at=now, responded_by_id=actor.id)
+    ]
+    consortium.members += [ConsortiumMember(organization_id=p.id, role="partner") for p in partners]
+    db.session.add(consortium)
+    db.session.flush()
+    record(actor, "consortium.created", "consortium", consortium.id,
+           after={"name": consortium.name, "lead": lead.id, "partners": partner_ids})  # fmt: skip
+    _ask_partners(consortium, lead, partners)
+    db.session.commit()
+    return consortium
+
+
+def _ask_partners(consortium: Consortium, lead: Organization, partners: list[Organization]) -> None:
+    if not partners:
+        return
+    rows = db.session.execute(
+        select(User.email, User.locale, Membership.organization_id)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id.in_([p.id for p in partners]), Membership.role == "owner")
+    ).all()
+    link = external_url("consortia.show", consortium_id=consortium.id)
+    names = {p.id: p.name for p in partners}
+    for email, locale, org_id in rows:
+        mail.send(email, "consortium_invitation", locale, consortium=consortium, lead=lead,
+                  partner_name=names[org_id], link=link)  # fmt: skip
+
+
+def respond(actor, consortium: Consortium, *, organization_id, accept: bool) -> ConsortiumMember:
+    """A member (owner or editor) of a partner organization confirms or declines."""
+    try:
+        org_id = int(organization_id)
+    except (TypeError, ValueError):
+        org_id = None
+    member = next((m for m in consortium.members if m.organization_id == org_id), None)
+    if member is None or member.role != "partner":
+        raise ValidationFailed(_("This organization is not a partner of the consortium."),
+                               fields={"organization_id": [_("Not a valid choice.")]})  # fmt: skip
+    if org_id not in user_org_ids(actor):
+        raise Forbidden(_("Only a member of %(name)s can answer for it.", name=member.organization.name))
+    if member.confirmed_at and accept:
+        raise Conflict(_("This participation is already confirmed."), code="already_confirmed")
+    now = clock.now()
+    member.confirmed_at, member.declined_at = (now, None) if accept else (None, now)
+    member.responded_by_id = actor.id
+    record(actor, "consortium.confirmed" if accept else "consortium.declined", "consortium", consortium.id,
+           after={"organization_id": org_id})  # fmt: skip
+    db.session.commit()
+    return member
+
+
+def consortia_of(user) -> list[Consortium]:
+    orgs = user_org_ids(user)
+    if not orgs:
+        return []
+    ids = select(ConsortiumMember.consortium_id).where(ConsortiumMember.organization_id.in_(orgs))
+    return list(
+        db.session.execute(select(Consortium).where(Consortium.id.in_(ids)).order_by(Consortium.id.desc())).scalars()
+    )
+
+
+def waiting_for(user) -> list[ConsortiumMember]:
+    """Partner seats the user can confirm or decline."""
+    orgs = user_org_ids(user)
+    if not orgs:
+        return []
+    return list(
+        db.session.execute(
+            select(ConsortiumMember).where(
+                ConsortiumMember.organization_id.in_(orgs), ConsortiumMember.role == "partner",
+                ConsortiumMember.confirmed_at.is_(None), ConsortiumMember.declined_at.is_(None),
+            )
+        ).scalars()
+    )  # fmt: skip

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf.csrf import validate_csrf
+from sqlalchemy import select
+
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..organizations import services as organizations
+from ..organizations.models import Organization
+from ..organizations.reference import REGIONS
+from . import rules, services
+
+bp = Blueprint("consortia", __name__)
+
+
+@bp.route("/consortia")
+@login_required
+def mine():
+    return render_template("consortia/mine.html", consortia=services.consortia_of(current_user),
+                           waiting=services.waiting_for(current_user))  # fmt: skip
+
+
+def _ids(values) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit()]
+
+
+@bp.route("/consortia/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """One form without JavaScript: search the directory (button "Search"), tick partners,
+    create. Ticked partners are kept across searches."""
+    from ..calls.services import themes
+
+    form = request.form if request.method == "POST" else request.args
+    if request.method == "POST":
+        validate_csrf(form.get("csrf_token"))
+    chosen = _ids(form.getlist("partner"))
+    for bin_ in (form.get("bins") or "").replace(",", " ").split():
+        found = db.session.execute(select(Organization.id).filter_by(bin=bin_.strip())).scalar_one_or_none()
+        if found and found not in chosen:
+            chosen.append(found)
+    q, region, theme = form.get("q", "")[:100], form.get("region") or None, form.get("theme") or None
+    results = organizations.directory(query=q, region=region if region in REGIONS else None, theme=theme, limit=50)
+    mine = [org for org, _role in organizations.organizations_of(current_user) if org.legal_form != "initiative_group"]
+    errors: dict = {}
+    status = 200
+    if request.method == "POST" and form.get("action") == "create":
+        try:
+            consortium = services.create(current_user, name=form.get("name", ""), lead_organization_id=form.get("lead"),
+                                         partner_organization_ids=chosen)  # fmt: skip
+        except ServiceError as error:
+            db.session.rollback()
+            errors, status = error.fields, error.status
+            flash(error.message, "error")
+        else:
+            flash(_("The consortium is created. The partners have been asked to confirm."), "success")
+            return redirect(url_for("consortia.show", consortium_id=consortium.id))
+    selected = (
+        list(db.session.execute(select(Organization).where(Organization.id.in_(chosen))).scalars()) if chosen else []
+    )
+    return render_template(
+        "consortia/new.html", mine=mine, results=results, selected=selected, chosen=set(chosen), q=q, region=region,
+        theme=theme, themes=themes(), name=form.get("name", ""), lead=form.get("lead", ""), errors=errors,
+    ), status  # fmt: skip
+
+
+@bp.route("/consortia/<int:consortium_id>")
+@login_required
+def show(consortium_id: int):
+    consortium = rules.get_consortium_or_404(consortium_id, current_user)
+    my_orgs = rules.user_org_ids(current_user)
+    from ..applications.models import Application
+
+    applications = list(db.session.execute(select(Application).filter_by(consortium_id=consortium.id)).scalars())
+    return render_template("consortia/show.html", consortium=consortium, my_orgs=my_orgs, applications=applications,
+                           is_lead=rules.can_lead(current_user, consortium, my_orgs))  # fmt: skip
+
+
+@bp.route("/consortia/<int:consortium_id>/respond", methods=["POST"])
+@login_required
+def respond(consortium_id: int):
+    consortium = rules.get_consortium_or_404(consortium_id, current_user)
+    validate_csrf(request.form.get("csrf_token"))
+    accept = request.form.get("answer") == "confirm"
+    try:
+        services.respond(current_user, consortium, organization_id=request.form.get("organization_id"), accept=accept)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("consortia.show", consortium_id=consortium.id)), 303
+    flash(_("Thank you, your answer is recorded.") if accept else _("You declined to take part."), "success")
+    return redirect(url_for("consortia.show", consortium_id=consortium.id))
