@@ -7,6 +7,7 @@ from .accounts.models import Role, User
 from .extensions import db
 from .organizations import services as organizations
 from .organizations.bin import complete_bin
+from .organizations.models import Organization
 
 PASSWORD = "demo-grants-2026"
 
@@ -52,7 +53,9 @@ def seed(only_if_empty: bool = True):
 
     db.session.add(Membership(user_id=users["partner@demo.kz"].id, organization_id=aral.id, role="editor"))
     db.session.commit()
+    zhasyl = db.session.execute(db.select(Organization).where(Organization.name.like("%Жасыл%"))).scalar_one()
     _seed_calls(users["manager@demo.kz"])
+    _seed_applications(users, aral, zhasyl)
     return [(email, PASSWORD, ",".join(sorted(r.value for r in roles))) for email, _n, roles, _l in PEOPLE]
 
 
@@ -129,3 +132,46 @@ def _seed_calls(manager) -> None:
         "SG-2027-3", now + timedelta(days=30), now + timedelta(days=90),
         {"ru": "Чистый воздух в городах (черновик)", "kk": "Қалалардағы таза ауа (қаралама)"}, ["air"], [],
     ))  # fmt: skip
+
+
+def _content(lead_id: int, partner_id: int, title: str) -> dict:
+    return {
+        "title": title, "language": "ru", "requested_amount": 3_000_000,
+        "summary": "Раздельный сбор отходов в пяти сёлах Аральского района с обучением волонтёров.",
+        "problem": "Бытовые отходы сжигают во дворах; ближайший полигон в 60 км.",
+        "objectives": "К 10-му месяцу 5 сёл сортируют пластик и стекло; участвуют 60% домохозяйств.",
+        "activities": "Обучение волонтёров; пункты сбора; договор с акиматом о вывозе.",
+        "workplan": [{"activity": "Обучение волонтёров", "start_month": 1, "end_month": 2},
+                     {"activity": "Пункты сбора в 5 сёлах", "start_month": 2, "end_month": 4}],
+        "budget_lines": [
+            {"category": "equipment", "description": "Контейнеры", "organization_id": lead_id, "quantity": "20",
+             "unit_cost": 75_000},
+            {"category": "events", "description": "Тренинги для волонтёров", "organization_id": partner_id,
+             "quantity": "6", "unit_cost": 250_000},
+        ],
+        "indicators": [{"name": "Домохозяйства, сортирующие отходы", "unit": "домохозяйств", "baseline": "0",
+                        "target": "300"}],
+        "partner_roles": {str(partner_id): "Обучает волонтёров и ведёт работу с молодёжью."},
+        "declarations": {"truthful": True, "no_double_funding": True, "consent": True},
+    }  # fmt: skip
+
+
+def _seed_applications(users, aral, zhasyl) -> None:
+    """A consortium with a submitted application to the open call, and a draft in another."""
+    from .applications import services as applications
+    from .calls.models import Call
+    from .consortia import services as consortia
+
+    lead, partner = users["aral@demo.kz"], users["zhasyl@demo.kz"]
+    aral.public_profile = zhasyl.public_profile = True
+    db.session.commit()
+    consortium = consortia.create(lead, name="Консорциум «Чистый Арал»", lead_organization_id=aral.id,
+                                  partner_organization_ids=[zhasyl.id])  # fmt: skip
+    consortia.respond(partner, consortium, organization_id=zhasyl.id, accept=True)
+    open_call = db.session.execute(db.select(Call).filter_by(code="SG-2027-1")).scalar_one()
+    app = applications.create(lead, open_call, consortium, _content(aral.id, zhasyl.id, "Чистый Арал: раздельный сбор"))
+    applications.submit(lead, app)
+    upcoming = db.session.execute(db.select(Call).filter_by(code="SG-2027-2")).scalar_one()
+    draft = applications.create(lead, upcoming, consortium)
+    applications.save(lead, draft, {"title": "Климат-клубы в сельских школах", "summary": "Черновик: идея проекта."},
+                      version=draft.version)  # fmt: skip

@@ -23,6 +23,16 @@ PAGES = [
     ("GET", "/manage/audit", {"anonymous": 302, "manager": 200, "admin": 200}, 404),
     ("GET", "/admin/outbox", {"anonymous": 302, "admin": 200}, 404),
     ("GET", "/account", {"anonymous": 302}, 200),
+    ("GET", "/applications/{app}", {"anonymous": 302, "owner": 200, "editor": 200}, 404),
+    ("GET", "/applications/{app}/edit/budget", {"anonymous": 302, "owner": 200, "editor": 200}, 404),
+    ("GET", "/applications/{app}/check", {"anonymous": 302, "owner": 200, "editor": 200}, 404),
+    ("GET", "/applications/{app}/access-log", {"anonymous": 302, "owner": 200, "editor": 200}, 404),
+    (
+        "GET",
+        "/consortia/{consortium}",
+        {"anonymous": 302, "owner": 200, "editor": 200, "manager": 200, "admin": 200},
+        404,
+    ),
     ("GET", "/calls", {}, 200),
     ("GET", "/calls/{call}", {}, 200),
     ("GET", "/calls/{draft}", {"manager": 200, "admin": 200}, 404),
@@ -37,6 +47,10 @@ API = [
     ("PATCH", "/api/v1/organizations/{id}", {"anonymous": 401, "owner": 200, "editor": 200}, 404),
     ("POST", "/api/v1/organizations/{id}/verify", {"anonymous": 401, "manager": 200, "admin": 200}, 404),
     ("POST", "/api/v1/organizations/{id}/members", {"anonymous": 401, "owner": 201}, 404),
+    ("GET", "/api/v1/applications/{app}", {"anonymous": 401, "owner": 200, "editor": 200}, 404),
+    # The call has not opened yet (it opens in 2027): refused with 409, not hidden.
+    ("POST", "/api/v1/applications/{app}/submit", {"anonymous": 401, "owner": 409, "editor": 409}, 404),
+    ("GET", "/api/v1/consortia/{consortium}", {"anonymous": 401, "stranger": 404, "reviewer": 404}, 200),
     ("GET", "/api/v1/calls/{call}", {}, 200),
     ("GET", "/api/v1/calls/{draft}", {"manager": 200, "admin": 200}, 404),
     ("PATCH", "/api/v1/calls/{draft}", {"anonymous": 401, "manager": 200, "admin": 200}, 404),
@@ -76,7 +90,12 @@ def world(app, users):
     calls.publish(people["manager"], call)
     draft = calls.create(people["manager"], call_data(code="DRAFT", closes_at="2020-01-01T00:00",
                                                       opens_at="2019-01-01T00:00"))  # fmt: skip
-    return {"id": org.id, "call": call.id, "draft": draft.id}
+    from grants.applications import services as applications
+    from grants.consortia import services as consortia
+
+    consortium = consortia.create(people["owner"], name="C", lead_organization_id=org.id, partner_organization_ids=[])
+    application = applications.create(people["owner"], call, consortium)
+    return {"id": org.id, "call": call.id, "draft": draft.id, "app": application.id, "consortium": consortium.id}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -5,7 +5,7 @@ import gzip
 import re
 
 import pytest
-from conftest import login
+from conftest import call_data, login
 
 BUDGET = 40 * 1024
 PUBLIC = ["/", "/login", "/register", "/password/forgot", "/verify", "/calls", "/subscribe"]
@@ -96,8 +96,6 @@ def test_cookies_are_secure_when_served_over_https(monkeypatch, tmp_path):
 
 
 def test_call_pages_fit_the_budget(app, client, users):
-    from calls.conftest import call_data
-
     from grants.calls import services
 
     manager = users("m@example.kz", role="manager")
@@ -109,3 +107,46 @@ def test_call_pages_fit_the_budget(app, client, users):
     login(client, "m@example.kz")
     compressed, _raw = first_load_bytes(client, f"/manage/calls/{call.id}")
     assert compressed <= BUDGET
+
+
+def test_application_pages_fit_the_budget(app, client, users):
+    from applications.conftest import complete
+    from conftest import org_data
+
+    from grants.applications import services as applications
+    from grants.calls import services as calls
+    from grants.consortia import services as consortia
+    from grants.organizations import services as organizations
+    from grants.organizations.bin import complete_bin
+
+    manager = users("m@example.kz", role="manager")
+    lead = users("lead@example.kz")
+    org = organizations.create(lead, org_data())
+    partner = organizations.create(users("p@example.kz"), org_data(bin=complete_bin("21054000888"), name="P"))
+    call = calls.create(manager, call_data())
+    calls.publish(manager, call)
+    consortium = consortia.create(lead, name="C", lead_organization_id=org.id, partner_organization_ids=[partner.id])
+    application = applications.create(lead, call, consortium)
+
+    class World:
+        lead_org, partner_org = org, partner
+
+    applications.save(lead, application, complete(World), version=application.version)
+    login(client, "lead@example.kz")
+    sizes = {}
+    for section in (
+        "summary",
+        "problem",
+        "workplan",
+        "budget",
+        "indicators",
+        "partners",
+        "attachments",
+        "declarations",
+    ):
+        sizes[section] = first_load_bytes(client, f"/applications/{application.id}/edit/{section}")[0]
+    for path in (f"/applications/{application.id}", f"/applications/{application.id}/check", "/applications",
+                 "/consortia", "/consortia/new", f"/calls/{call.id}/apply", "/directory"):  # fmt: skip
+        sizes[path] = first_load_bytes(client, path)[0]
+    assert max(sizes.values()) <= BUDGET, sizes
+    assert sizes["summary"] <= 25 * 1024, sizes  # the application form's own, stricter target

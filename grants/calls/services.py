@@ -404,3 +404,23 @@ def public_calls(*, region: str | None = None, theme: str | None = None) -> dict
     groups["upcoming"].sort(key=lambda c: c.opens_at)
     groups["closed"].sort(key=lambda c: c.closes_at, reverse=True)
     return groups
+
+
+def set_section_help(actor, call: Call, data: dict) -> Call:
+    """The programme's how-to and example per application section and language. Wording only,
+    so it may change at any time; each change is audited."""
+    from ..applications.sections import SECTIONS
+
+    out: dict = {}
+    for section in SECTIONS:
+        for lang in LANGS:
+            howto = _text((data.get(section) or {}).get(lang, {}).get("howto"), 3000)
+            example = _text((data.get(section) or {}).get(lang, {}).get("example"), 3000)
+            if howto or example:
+                out.setdefault(section, {})[lang] = {"howto": howto, "example": example}
+    before = call.section_help or {}
+    call.section_help = out or None
+    if out != before:
+        record(actor, "call.help_updated", "call", call.id, before=before, after=out)
+    db.session.commit()
+    return call

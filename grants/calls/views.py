@@ -172,3 +172,27 @@ def change_status(call_id: int):
         form = CallForm(formdata=formdata_from_call(call), themes=services.themes())
         return render_template("calls/form.html", form=form, call=call), error.status
     return redirect(url_for("calls.manage_one", call_id=call.id))
+
+
+@bp.route("/manage/calls/<int:call_id>/help", methods=["GET", "POST"])
+@role_required(Role.MANAGER, Role.ADMIN)
+def section_help(call_id: int):
+    """Edit the writing help applicants see beside each section (empty = programme default)."""
+    from flask_wtf.csrf import validate_csrf
+
+    from ..applications.help import DEFAULT_HELP
+    from ..applications.sections import SECTIONS
+
+    call = rules.get_call_or_404(call_id, current_user, "manage")
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        data = {
+            section: {lang: {part: request.form.get(f"{section}-{lang}-{part}", "") for part in ("howto", "example")}
+                      for lang in ("kk", "ru", "en")}
+            for section in SECTIONS
+        }  # fmt: skip
+        services.set_section_help(current_user, call, data)
+        flash(_("Saved."), "success")
+        return redirect(url_for("calls.section_help", call_id=call.id))
+    return render_template("calls/help.html", call=call, sections=SECTIONS, defaults=DEFAULT_HELP,
+                           current=call.section_help or {})  # fmt: skip

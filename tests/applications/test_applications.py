@@ -229,3 +229,16 @@ def test_api_flow_consortium_application_submit(app, world, client):
     upload = client.post(f"/api/v1/applications/{aid}/attachments", headers=lead,
                          data={"file": (io.BytesIO(b"PK\x03\x04junk"), "x.docx")}, content_type="multipart/form-data")  # fmt: skip
     assert upload.status_code == 409  # frozen after submission
+
+
+def test_writing_help_is_editable_per_call_and_language(app, world, client):
+    login(client, "manager@example.kz")
+    response = post_form(client, f"/manage/calls/{world.call.id}/help",
+                         {"budget-kk-howto": "Әр шығынды бөлек жолға жазыңыз.", "budget-kk-example": "Мысалы: 2 × 500 000 ₸"})  # fmt: skip
+    assert response.status_code == 302
+    lead = app.test_client()
+    login(lead, "lead@example.kz")  # the lead reads Kazakh
+    html = lead.get(f"/applications/{world.app.id}/edit/budget").get_data(as_text=True)
+    assert "Әр шығынды бөлек жолға жазыңыз." in html
+    other = lead.get(f"/applications/{world.app.id}/edit/summary").get_data(as_text=True)
+    assert "Әр шығынды" not in other  # other sections keep the programme's default
