@@ -42,9 +42,15 @@ def celery_init_app(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         timezone="UTC",
-        beat_schedule={},
+        beat_schedule=_beat_schedule(),
         include=["worker.tasks"],
     )
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+def _beat_schedule() -> dict:
+    from worker.tasks import BEAT_SCHEDULE
+
+    return BEAT_SCHEDULE

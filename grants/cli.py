@@ -47,6 +47,42 @@ def seed_demo(if_empty):
         click.echo(f"  {role:<10} {email:<28} {password}")
 
 
+alerts = AppGroup("alerts", help="Deadline alerts and notifications.")
+
+
+@alerts.command("scan")
+@click.option(
+    "--at", "at", default=None, help="The instant to scan for (ISO 8601, default now); how tests travel in time."
+)
+@click.option("--dry-run", is_flag=True, help="Only print what is due; claim and send nothing.")
+def alerts_scan(at, dry_run):
+    """Find what is due and queue it (Celery beat runs the same scan every 15 minutes)."""
+    from datetime import UTC, datetime
+
+    from .alerts.services import run_scan
+
+    try:
+        moment = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2027-03-01T09:00+05:00", param_hint="--at") from None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    result = run_scan(moment, dry_run=dry_run)
+    for line in result.lines:
+        click.echo(line)
+    verb = "due" if dry_run else "queued"
+    click.echo(f"{len(result.lines)} {verb}, {result.skipped} older missed alerts marked skipped")
+
+
+@alerts.command("sweep")
+def alerts_sweep():
+    """Send again claims that were never sent (after a crash)."""
+    from .alerts.services import sweep
+
+    click.echo(f"{len(sweep())} re-queued")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users)
+    app.cli.add_command(alerts)
     app.cli.add_command(seed_demo)

@@ -55,6 +55,7 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_PASSWORD": env("GRANTS_MAIL_PASSWORD") or None,
         "MAIL_SENDER": env("GRANTS_MAIL_SENDER") or "Grants <no-reply@grants.local>",
         "TASKS_EAGER": _bool(env("GRANTS_TASKS_EAGER")),
+        "ALERT_RETRY_BASE_SECONDS": int(env("GRANTS_ALERT_RETRY_BASE_SECONDS") or 30),
         "UPLOAD_DIR": env("GRANTS_UPLOAD_DIR") or str(instance_path / "uploads"),
         "OUTBOX_DIR": env("GRANTS_OUTBOX_DIR") or str(instance_path / "outbox"),
         "TIMEZONE": env("GRANTS_TIMEZONE") or "Asia/Almaty",

@@ -25,18 +25,31 @@ def render(template: str, locale: str, **context) -> dict:
     return {"subject": subject_line.removeprefix("Subject: ").strip(), "text": body.lstrip("\n"), "html": html}
 
 
-def build(to: str, subject: str, text: str, html: str | None = None, headers: dict | None = None) -> EmailMessage:
+def build(
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: dict | None = None,
+    attachments: list[dict] | None = None,
+    message_id: str | None = None,
+) -> EmailMessage:
+    """`attachments`: [{"filename", "content_type", "data": bytes}]. `message_id` lets a retry
+    of the same notification carry the same Message-ID, so mail clients show it once."""
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_SENDER"]
     msg["To"] = to
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain="grants.local")
+    msg["Message-ID"] = message_id or make_msgid(domain="grants.local")
     for key, value in (headers or {}).items():
         msg[key] = value
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
+    for item in attachments or []:
+        maintype, _slash, subtype = item["content_type"].partition("/")
+        msg.add_attachment(item["data"], maintype=maintype, subtype=subtype, filename=item["filename"])
     return msg
 
 

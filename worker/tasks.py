@@ -1,10 +1,17 @@
-"""Thin tasks: they take plain data and call grants services."""
+"""Thin tasks: they take ids and plain data and call grants services."""
 
 from __future__ import annotations
 
 import smtplib
+from datetime import datetime
 
 from celery import shared_task
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    "alerts-scan": {"task": "grants.alerts_scan", "schedule": crontab(minute="*/15")},
+    "alerts-sweep": {"task": "grants.alerts_sweep", "schedule": crontab(minute="7,37")},
+}
 
 
 @shared_task(
@@ -16,9 +23,45 @@ from celery import shared_task
     max_retries=8,
 )
 def send_email(message: dict) -> None:
+    """Transactional email (verification, receipts): rendered by the web request already."""
     from grants.mail import deliver
 
     deliver(message)
+
+
+@shared_task(name="grants.send_notification", bind=True, max_retries=None)
+def send_notification(self, note_id: int) -> str:
+    """One claimed notification; temporary SMTP failures retry with exponential backoff and
+    jitter (the row keeps the count and gives up as "failed" after MAX_ATTEMPTS)."""
+    import random
+
+    from grants.alerts.services import RetryLater, send
+
+    try:
+        return send(note_id)
+    except RetryLater as later:
+        raise self.retry(countdown=later.countdown * (0.8 + 0.4 * random.random()), exc=later) from later
+
+
+@shared_task(name="grants.alerts_scan")
+def alerts_scan(at: str | None = None) -> int:
+    from grants.alerts.services import run_scan
+
+    return len(run_scan(datetime.fromisoformat(at) if at else None).claimed)
+
+
+@shared_task(name="grants.alerts_sweep")
+def alerts_sweep() -> int:
+    from grants.alerts.services import sweep
+
+    return len(sweep())
+
+
+@shared_task(name="grants.announce_call")
+def announce_call(call_id: int) -> int:
+    from grants.alerts.services import announce_call as announce
+
+    return announce(call_id)
 
 
 @shared_task(name="grants.ping")
@@ -36,10 +79,3 @@ def ping(value: str) -> str:
         client.lpush(key, value)
         client.expire(key, 300)
     return value
-
-
-@shared_task(name="grants.announce_call", acks_late=True)
-def announce_call(call_id: int) -> int:
-    from grants.alerts.services import announce_call as announce
-
-    return announce(call_id)

@@ -6,7 +6,9 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from ..accounts.models import Role
 from ..core.access import role_required
@@ -48,3 +50,44 @@ def outbox_message(name: str):
         text=body.get_content() if body else "",
         headers=[(k, v) for k, v in msg.items()],
     )
+
+
+@bp.route("/notifications")
+@role_required(Role.ADMIN)
+def notifications():
+    """The notification log: every announcement and alert, its status and any error."""
+    from ..alerts.models import STATUSES, Notification
+    from ..alerts.registry import KINDS
+    from ..extensions import db
+
+    kind = request.args.get("kind") or None
+    status = request.args.get("status") or None
+    query = db.select(Notification).order_by(Notification.id.desc())
+    if kind in KINDS:
+        query = query.where(Notification.kind == kind)
+    if status in STATUSES:
+        query = query.where(Notification.status == status)
+    counts = dict(
+        db.session.execute(db.select(Notification.status, db.func.count()).group_by(Notification.status)).all()
+    )
+    page = db.paginate(query, per_page=100, error_out=False)
+    return render_template("admin/notifications.html", page=page, kinds=list(KINDS), statuses=STATUSES, kind=kind,
+                           status=status, counts=counts)  # fmt: skip
+
+
+@bp.route("/notifications/<int:note_id>/resend", methods=["POST"])
+@role_required(Role.ADMIN)
+def resend(note_id: int):
+    from flask_wtf.csrf import validate_csrf
+
+    from ..alerts.models import Notification
+    from ..alerts.services import resend as resend_one
+    from ..extensions import db
+
+    validate_csrf(request.form.get("csrf_token"))
+    note = db.session.get(Notification, note_id)
+    if note is None:
+        abort(404)
+    resend_one(current_user, note)
+    flash(_("Queued for sending again."), "success")
+    return redirect(url_for("admin.notifications", status=request.args.get("status"), kind=request.args.get("kind")))

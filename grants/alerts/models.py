@@ -1,4 +1,4 @@
-"""Every email the system sends on its own (announcements, alerts), claimed exactly once."""
+"""Every email the system sends on its own (announcements, deadline alerts), claimed once."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..core.db import UTCDateTime, utcnow
 from ..extensions import db
 
+STATUSES = ("claimed", "sending", "sent", "failed", "bounced", "skipped")
+
 
 class Notification(db.Model):
-    """The unique `key` (kind, object, offset, recipient) is claimed in the database before
-    anything is sent, so a retried task or a second worker can never send it twice."""
+    """The unique `key` (kind, object, offset, deadline, recipient) is claimed in the database
+    before anything is sent, so a retried task or a second worker never sends it twice."""
 
     __tablename__ = "notification"
     __table_args__ = (
-        CheckConstraint("status IN ('claimed', 'sent', 'failed', 'skipped')", name="status"),
-        Index("ix_notification_status_claimed_at", "status", "claimed_at"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
+        Index("ix_notification_status_next", "status", "next_attempt_at"),
         Index("ix_notification_object", "object_type", "object_id"),
+        Index("ix_notification_kind_status", "kind", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,14 +31,22 @@ class Notification(db.Model):
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[int]
     offset_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recipient: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2), default="ru", server_default="ru")
     status: Mapped[str] = mapped_column(String(10), default="claimed", server_default="claimed")
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-def notification_key(kind: str, object_type: str, object_id: int, offset_days: int, recipient: str) -> str:
-    return f"{kind}:{object_type}:{object_id}:{offset_days}:{recipient.lower()}"
+def key_prefix(kind: str, object_type: str, object_id: int, offset_days: int, due_at: datetime | None = None) -> str:
+    due = f":{int(due_at.timestamp())}" if due_at is not None else ""
+    return f"{kind}:{object_type}:{object_id}:{offset_days}{due}:"
+
+
+def notification_key(kind, object_type, object_id, offset_days, recipient: str, due_at: datetime | None = None) -> str:
+    return key_prefix(kind, object_type, object_id, offset_days, due_at) + recipient.lower()

@@ -13,75 +13,48 @@ from pypdf import PdfReader
 
 from grants.applications import pdf
 from grants.applications import services as applications
-from grants.consortia import services as consortia
 from grants.core.pdf import BASE_URL, STYLESHEET_URL, PDFURLFetcher, RefusedURL, css_string, html_to_pdf
 from grants.i18n import format_money
-from grants.organizations.bin import complete_bin
 
 KAZAKH_LETTERS = "әғқңөұүһі"
 HOSTILE = "<img src='file:///etc/passwd'> <script>alert(1)</script>"
 
 
 @pytest.fixture
-def no_email(monkeypatch):
-    """Invitations and receipts are emailed with templates and links of their own modules,
-    tested there; these tests are about the PDFs."""
-    monkeypatch.setattr(consortia, "_ask_partners", lambda *args, **kwargs: None)
-    monkeypatch.setattr(applications, "_send_receipt", lambda *args, **kwargs: None)
-
-
-@pytest.fixture
-def world(app, frozen, make_call, users, organization, no_email):
-    """A published call, a lead and a confirmed partner, and a complete draft in Kazakh."""
-    call = make_call(publish=True)
-    lead_user = users("lead@example.kz", locale="kk")
-    partner_user = users("partner@example.kz", locale="ru")
-    lead = organization(lead_user, name="Арал өңірі экологиялық қоры")
-    partner = organization(
-        partner_user, name="Жасыл Қазақстан", bin=complete_bin("19054000123"), region="almaty", settlement="urban"
-    )
-    consortium = consortia.create(
-        lead_user, name="Таза Арал", lead_organization_id=lead.id, partner_organization_ids=[partner.id]
-    )
-    consortia.respond(partner_user, consortium, organization_id=partner.id, accept=True)
+def kazakh(ready):
+    """The complete draft of applications/conftest.py, rewritten with every Kazakh letter, a
+    two-line summary and a fractional budget quantity."""
+    lead, partner = ready.lead_org.id, ready.partner_org.id
     data = {
         "title": "Арал өңірінде қалдықтарды сұрыптау",
         "summary": "Бірінші жол: ауыл тұрғындарымен бірге жұмыс.\nЕкінші жол: жиһаз бен үй қалдықтары, гауһар.",
-        "problem": "Қоқыс полигондары толып кетті.",
-        "objectives": "Қалдықтардың 30 пайызын қайта өңдеу.",
-        "activities": "Семинарлар мен сұрыптау пункттері.",
         "requested_amount": "1500000",
-        "language": "kk",
-        "workplan": [{"activity": "Сұрыптау бойынша семинар", "start_month": 1, "end_month": 3}],
         "budget_lines": [
             {
-                "organization_id": lead.id,
+                "organization_id": lead,
                 "category": "staff",
                 "description": "Үйлестіруші жалақысы",
                 "quantity": "2",
                 "unit_cost": "500000",
             },
             {
-                "organization_id": partner.id,
+                "organization_id": partner,
                 "category": "travel",
                 "description": "Ауылдарға сапар",
                 "quantity": "1.5",
                 "unit_cost": "200000",
             },
             {
-                "organization_id": partner.id,
+                "organization_id": partner,
                 "category": "equipment",
                 "description": "Контейнерлер",
                 "quantity": "1",
                 "unit_cost": "200000",
             },
         ],  # fmt: skip
-        "indicators": [{"name": "Оқытылған тұрғындар", "unit": "адам", "baseline": "0", "target": "120"}],
-        "partner_roles": {str(partner.id): "Жергілікті үйлестіру және ақпарат тарату."},
-        "declarations": {"truthful": True, "no_double_funding": True, "consent": True},
     }
-    application = applications.create(lead_user, call, consortium, data)
-    return {"call": call, "lead_user": lead_user, "application": application, "lead": lead, "partner": partner}
+    applications.save(ready.lead_user, ready.app, data, version=ready.app.version)
+    return ready
 
 
 def read(data: bytes) -> PdfReader:
@@ -105,14 +78,14 @@ def fonts(data: bytes) -> set[str]:
     return names
 
 
-def test_application_pdf_in_kazakh_has_every_letter_the_budget_total_and_page_numbers(world):
-    data = pdf.application_pdf(world["application"], "kk")
+def test_application_pdf_in_kazakh_has_every_letter_the_budget_total_and_page_numbers(kazakh):
+    data = pdf.application_pdf(kazakh.app, "kk")
     pages = page_texts(data)
     text = " ".join(pages)
     assert len(pages) >= 1
     assert all(letter in text for letter in KAZAKH_LETTERS), text
     assert "Арал өңірінде қалдықтарды сұрыптау" in text
-    assert "Жасыл Қазақстан" in text and complete_bin("19054000123") in text
+    assert kazakh.partner_org.name in text and kazakh.partner_org.bin in text
     with force_locale("kk"):
         assert normalize(format_money(1_500_000)) in text  # the grand total
         assert normalize(format_money(300_000)) in text  # 1.5 × 200 000, rounded per line
@@ -125,16 +98,16 @@ def test_application_pdf_in_kazakh_has_every_letter_the_budget_total_and_page_nu
     assert all("DejaVu" in name for name in fonts(data)), fonts(data)
 
 
-def test_application_pdf_keeps_line_breaks(world):
-    text = "\n".join(page.extract_text() for page in read(pdf.application_pdf(world["application"], "kk")).pages)
+def test_application_pdf_keeps_line_breaks(kazakh):
+    text = "\n".join(page.extract_text() for page in read(pdf.application_pdf(kazakh.app, "kk")).pages)
     lines = [line.strip() for line in text.splitlines()]
     assert "Бірінші жол: ауыл тұрғындарымен бірге жұмыс." in lines
 
 
-def test_markup_in_user_text_is_printed_literally_and_never_loaded(world):
-    application = world["application"]
+def test_markup_in_user_text_is_printed_literally_and_never_loaded(kazakh):
+    application = kazakh.app
     applications.save(
-        world["lead_user"], application, {"summary": HOSTILE, "problem": HOSTILE}, version=application.version
+        kazakh.lead_user, application, {"summary": HOSTILE, "problem": HOSTILE}, version=application.version
     )
     data = pdf.application_pdf(application, "en")
     text = " ".join(page_texts(data))
@@ -202,19 +175,19 @@ def test_translated_texts_cannot_break_out_of_the_css_string():
     assert "Бет" in value
 
 
-def test_receipt_shows_the_number_and_the_full_sha256(world):
-    application = world["application"]
+def test_receipt_shows_the_number_and_the_full_sha256(kazakh):
+    application = kazakh.app
     assert applications.problems(application) == []
-    submission = applications.submit(world["lead_user"], application)
+    submission = applications.submit(kazakh.lead_user, application)
     data = pdf.receipt_pdf(application, submission, "ru")
     pages = page_texts(data)
     assert len(pages) == 1
     compact = re.sub(r"\s+", "", pages[0])
     assert re.fullmatch(r"[0-9a-f]{64}", submission.sha256)
     assert submission.sha256 in compact  # in full, wherever it wraps
-    assert submission.receipt_number == "SG-2027-1-0001" and submission.receipt_number in compact
+    assert submission.receipt_number == f"{kazakh.call.code}-0001" and submission.receipt_number in compact
     assert "Арал өңірінде қалдықтарды сұрыптау" in pages[0]
-    assert "Таза Арал" in pages[0] and "Арал өңірі экологиялық қоры" in pages[0]
+    assert kazakh.consortium.name in pages[0] and kazakh.lead_org.name in pages[0]
     assert "UTC+5" in pages[0]
     assert any("Mono" in name for name in fonts(data))
 

@@ -1,0 +1,184 @@
+"""The kinds of alerts (each a registration: what is due, who receives it, how it reads).
+Review due dates, report and tranche dates register here in later issues the same way."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from .. import mail
+from ..accounts.models import User
+from ..applications.models import Application
+from ..calls import lifecycle
+from ..calls.models import Call
+from ..consortia.models import Consortium, ConsortiumMember
+from ..core.urls import external_url
+from ..extensions import db
+from ..organizations.models import Membership
+from ..subscriptions.models import Subscription
+from .models import Notification
+from .registry import AlertKind, DueObject, register, unclaimed_prefix_filter
+
+UNSUBMITTED = ("draft", "withdrawn")
+
+
+def open_calls(now: datetime) -> list[DueObject]:
+    """Published calls whose first alert time has come and whose deadline has not."""
+    calls = db.session.execute(
+        select(Call).where(
+            Call.status == "published", Call.closes_at > now, Call.closes_at <= now + timedelta(days=366)
+        )
+    ).scalars()
+    out = []
+    for call in calls:
+        offsets = tuple(int(d) for d in (call.alert_offsets_days or []))
+        if offsets and call.closes_at - timedelta(days=max(offsets)) <= now:
+            out.append(DueObject("call", call.id, call.closes_at, offsets))
+    return out
+
+
+def _call_for(note: Notification) -> Call | None:
+    """The call, if the alert still applies: still published and its deadline unchanged."""
+    call = db.session.get(Call, note.object_id)
+    if call is None or call.status != "published" or note.due_at is None or call.closes_at != note.due_at:
+        return None
+    return call
+
+
+def _days_left(call: Call, note: Notification) -> int:
+    return max(1, math.ceil((call.closes_at - note.claimed_at).total_seconds() / 86400))
+
+
+def _ics(call: Call, language: str) -> list[dict]:
+    from ..calls.feeds import ics
+
+    with force_locale(language):
+        data = ics([call])
+    return [{"filename": f"{call.code}.ics", "content_type": "text/calendar", "data": data}]
+
+
+# --- subscribers -------------------------------------------------------------------------
+
+
+def _subscribers(obj: DueObject, prefix: str) -> dict[str, str]:
+    from ..subscriptions.services import matching_query
+
+    call = db.session.get(Call, obj.object_id)
+    query = matching_query(call).where(unclaimed_prefix_filter(Subscription.email, prefix))
+    return {s.email: s.language for s in db.session.execute(query).scalars()}
+
+
+def _render_subscriber(note: Notification) -> dict | None:
+    from ..subscriptions.services import unsubscribe_headers, unsubscribe_url
+
+    call = _call_for(note)
+    sub = db.session.execute(select(Subscription).filter_by(email=note.recipient)).scalar_one_or_none()
+    if call is None or sub is None or not sub.active:
+        return None  # unsubscribed (or deleted) between the scan and the send
+    message = mail.render("call_deadline", note.language, call=call, days=_days_left(call, note),
+                          link=external_url("calls.show", call_id=call.id), unsubscribe=unsubscribe_url(sub))  # fmt: skip
+    return message | {
+        "to": note.recipient,
+        "headers": unsubscribe_headers(sub),
+        "attachments": _ics(call, note.language),
+    }
+
+
+register(AlertKind("deadline", open_calls, _subscribers, _render_subscriber, "subscribers before a call's deadline"))
+
+
+# --- owners of unsubmitted drafts ---------------------------------------------------------
+
+
+def _draft_owners(obj: DueObject, prefix: str) -> dict[str, str]:
+    rows = db.session.execute(
+        select(User.email, User.locale).distinct()
+        .join(Membership, Membership.user_id == User.id)
+        .join(Consortium, Consortium.lead_organization_id == Membership.organization_id)
+        .join(Application, Application.consortium_id == Consortium.id)
+        .where(Application.call_id == obj.object_id, Application.status.in_(UNSUBMITTED),
+               User.disabled_at.is_(None), unclaimed_prefix_filter(User.email, prefix))
+    ).all()  # fmt: skip
+    return dict(rows)
+
+
+def _drafts_of(email: str, call_id: int) -> list[Application]:
+    ids = (
+        select(Application.id)
+        .join(Consortium, Consortium.id == Application.consortium_id)
+        .join(Membership, Membership.organization_id == Consortium.lead_organization_id)
+        .join(User, User.id == Membership.user_id)
+        .where(User.email == email, Application.call_id == call_id, Application.status.in_(UNSUBMITTED))
+    )
+    return list(db.session.execute(select(Application).where(Application.id.in_(ids)).order_by(Application.id)).scalars())
+
+
+def _render_draft_owner(note: Notification) -> dict | None:
+    call = _call_for(note)
+    drafts = _drafts_of(note.recipient, note.object_id) if call else []
+    if not drafts:
+        return None  # submitted meanwhile: nothing to remind
+    links = [(a.title, external_url("applications.check", app_id=a.id)) for a in drafts]
+    message = mail.render("draft_deadline", note.language, call=call, days=_days_left(call, note), drafts=links)
+    return message | {"to": note.recipient, "attachments": _ics(call, note.language)}
+
+
+register(AlertKind("draft_deadline", open_calls, _draft_owners, _render_draft_owner, "owners of unsubmitted drafts"))
+
+
+# --- partners who have not confirmed -------------------------------------------------------
+
+
+def _waiting_partners_query(call_id: int):
+    return (
+        select(User.email, User.locale, ConsortiumMember.consortium_id)
+        .join(Membership, Membership.user_id == User.id)
+        .join(ConsortiumMember, ConsortiumMember.organization_id == Membership.organization_id)
+        .join(Application, Application.consortium_id == ConsortiumMember.consortium_id)
+        .where(Application.call_id == call_id, Application.status.in_(UNSUBMITTED), ConsortiumMember.role == "partner",
+               ConsortiumMember.confirmed_at.is_(None), ConsortiumMember.declined_at.is_(None),
+               User.disabled_at.is_(None))
+    )  # fmt: skip
+
+
+def _partners(obj: DueObject, prefix: str) -> dict[str, str]:
+    query = _waiting_partners_query(obj.object_id).where(unclaimed_prefix_filter(User.email, prefix))
+    return {email: locale for email, locale, _consortium in db.session.execute(query).all()}
+
+
+def _render_partner(note: Notification) -> dict | None:
+    call = _call_for(note)
+    if call is None:
+        return None
+    consortium_ids = {cid for email, _l, cid in db.session.execute(_waiting_partners_query(call.id)).all()
+                      if email == note.recipient}  # fmt: skip
+    if not consortium_ids:
+        return None  # confirmed or declined meanwhile
+    consortia = db.session.execute(select(Consortium).where(Consortium.id.in_(consortium_ids))).scalars().all()
+    links = [(c.name, external_url("consortia.show", consortium_id=c.id)) for c in consortia]
+    message = mail.render("partner_confirm", note.language, call=call, days=_days_left(call, note), consortia=links)
+    return message | {"to": note.recipient}
+
+
+register(AlertKind("partner_confirm", open_calls, _partners, _render_partner, "partners who have not confirmed"))
+
+
+# --- the announcement of a new call (sent on publication, not scanned) ----------------------
+
+
+def _render_announcement(note: Notification) -> dict | None:
+    from ..subscriptions.services import unsubscribe_headers, unsubscribe_url
+
+    call = db.session.get(Call, note.object_id)
+    sub = db.session.execute(select(Subscription).filter_by(email=note.recipient)).scalar_one_or_none()
+    if call is None or not lifecycle.is_public(call) or sub is None or not sub.active:
+        return None
+    message = mail.render("call_announcement", note.language, call=call, link=external_url("calls.show", call_id=call.id),
+                          unsubscribe=unsubscribe_url(sub))  # fmt: skip
+    return message | {"to": note.recipient, "headers": unsubscribe_headers(sub)}
+
+
+register(AlertKind("announcement", lambda now: [], lambda obj, prefix: {}, _render_announcement, "a new call"))

@@ -1,0 +1,145 @@
+"""The alert engine. Each kind of alert is a small registration saying what is due, who
+receives it and how it reads; the scan, the exactly-once claim, catch-up after downtime,
+sending with retries and the stale-claim sweep are shared.
+
+Scan at instant `now`, for every object a kind reports as due (e.g. a published call and its
+deadline with offsets 30, 14, 7, 3, 1 days):
+  * the most urgent passed offset d* = the smallest offset whose alert time (deadline − d) has
+    come, while the deadline itself has not;
+  * each recipient who has no claim for d* gets one (INSERT … ON CONFLICT DO NOTHING on the
+    unique key), and the larger passed offsets they never got are stored as "skipped" — so after
+    an outage a recipient gets only the most urgent missed alert;
+  * recipients are found by one query per object that already leaves out those claimed, so the
+    cost grows with what is due, not with history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from .models import Notification, key_prefix
+
+
+@dataclass(frozen=True)
+class DueObject:
+    object_type: str
+    object_id: int
+    due_at: datetime
+    offsets: tuple[int, ...]
+
+
+@dataclass
+class AlertKind:
+    name: str
+    # (now) -> objects whose alert window is open: due_at - max(offsets) <= now < due_at
+    objects: Callable[[datetime], list[DueObject]]
+    # (object, key prefix for d*) -> {email: language}, leaving out keys already claimed
+    recipients: Callable[[DueObject, str], dict[str, str]]
+    # (notification) -> mail.deliver() message, or None when it no longer applies (skip)
+    render: Callable[[Notification], dict | None]
+    description: str = ""
+
+
+KINDS: dict[str, AlertKind] = {}
+
+
+def register(kind: AlertKind) -> AlertKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def most_urgent(obj: DueObject, now: datetime) -> tuple[int | None, list[int]]:
+    """(d*, the other passed offsets) at `now`; d* is None when nothing is due."""
+    if now >= obj.due_at:
+        return None, []
+    passed = sorted(d for d in obj.offsets if obj.due_at - timedelta(days=d) <= now)
+    if not passed:
+        return None, []
+    return passed[0], passed[1:]
+
+
+def _insert(rows: list[dict], *, returning: bool):
+    dialect = db.session.get_bind().dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification).values(rows)
+    statement = statement.on_conflict_do_nothing(index_elements=["key"])
+    if returning:
+        return list(db.session.execute(statement.returning(Notification.id)).scalars())
+    db.session.execute(statement)
+    return []
+
+
+def claim(kind: str, *, object_type: str, object_id: int, offset_days: int, due_at,
+          recipients: dict[str, str], now: datetime, status: str = "claimed") -> list[int]:  # fmt: skip
+    """Insert one row per recipient unless its key exists; return the ids this call claimed."""
+    if not recipients:
+        return []
+    prefix = key_prefix(kind, object_type, object_id, offset_days, due_at)
+    rows = [
+        {"key": prefix + email.lower(), "kind": kind, "object_type": object_type, "object_id": object_id,
+         "offset_days": offset_days, "due_at": due_at, "recipient": email, "language": language, "status": status,
+         "attempts": 0, "claimed_at": now}
+        for email, language in recipients.items()
+    ]  # fmt: skip
+    ids = []
+    for start in range(0, len(rows), 1000):
+        ids += _insert(rows[start : start + 1000], returning=True)
+    return ids
+
+
+@dataclass
+class ScanResult:
+    claimed: list[int] = field(default_factory=list)
+    skipped: int = 0
+    lines: list[str] = field(default_factory=list)
+
+
+def scan(now: datetime, *, dry_run: bool = False) -> ScanResult:
+    """Claim every alert due at `now` (commit), return the ids to send."""
+    result = ScanResult()
+    for kind in KINDS.values():
+        for obj in kind.objects(now):
+            urgent, older = most_urgent(obj, now)
+            if urgent is None:
+                continue
+            prefix = key_prefix(kind.name, obj.object_type, obj.object_id, urgent, obj.due_at)
+            recipients = kind.recipients(obj, prefix)
+            for email in sorted(recipients):
+                result.lines.append(f"{'due' if dry_run else 'queued'} {kind.name} {obj.object_type}={obj.object_id} "
+                                    f"offset={urgent}d to={email} lang={recipients[email]}")  # fmt: skip
+            if dry_run:
+                continue
+            result.claimed += claim(kind.name, object_type=obj.object_type, object_id=obj.object_id,
+                                    offset_days=urgent, due_at=obj.due_at, recipients=recipients, now=now)  # fmt: skip
+            for offset in older:  # missed during an outage: recorded as skipped, never sent late
+                result.skipped += len(claim(kind.name, object_type=obj.object_type, object_id=obj.object_id,
+                                            offset_days=offset, due_at=obj.due_at, recipients=recipients, now=now,
+                                            status="skipped"))  # fmt: skip
+    if not dry_run:
+        db.session.commit()
+    return result
+
+
+def stale(now: datetime, *, claimed_after: timedelta = timedelta(minutes=10),
+          sending_after: timedelta = timedelta(minutes=30)) -> list[int]:  # fmt: skip
+    """Claims whose send never happened (a worker died, a message was lost): send them again."""
+    rows = db.session.execute(
+        select(Notification.id).where(
+            ((Notification.status == "claimed") & (Notification.claimed_at < now - claimed_after)
+             & ((Notification.next_attempt_at.is_(None)) | (Notification.next_attempt_at < now - claimed_after)))
+            | ((Notification.status == "sending") & (Notification.attempted_at < now - sending_after))
+        )
+    ).scalars()  # fmt: skip
+    return list(rows)
+
+
+def unclaimed_prefix_filter(email_column, prefix: str):
+    """SQL: no notification exists with key = prefix || email (leaves out the claimed)."""
+    from sqlalchemy import exists, literal
+
+    return ~exists().where(Notification.key == literal(prefix) + email_column)
