@@ -113,7 +113,9 @@ def _drafts_of(email: str, call_id: int) -> list[Application]:
         .join(User, User.id == Membership.user_id)
         .where(User.email == email, Application.call_id == call_id, Application.status.in_(UNSUBMITTED))
     )
-    return list(db.session.execute(select(Application).where(Application.id.in_(ids)).order_by(Application.id)).scalars())
+    return list(
+        db.session.execute(select(Application).where(Application.id.in_(ids)).order_by(Application.id)).scalars()
+    )
 
 
 def _render_draft_owner(note: Notification) -> dict | None:

@@ -37,7 +37,15 @@ def deadline_mail(app):
 
 @pytest.mark.parametrize(
     ("days_left", "urgent", "older"),
-    [(31, None, []), (30, 30, []), (29.5, 30, []), (13, 14, [30]), (4, 7, [14, 30]), (0.5, 1, [3, 7, 14, 30]), (0, None, [])],
+    [
+        (31, None, []),
+        (30, 30, []),
+        (29.5, 30, []),
+        (13, 14, [30]),
+        (4, 7, [14, 30]),
+        (0.5, 1, [3, 7, 14, 30]),
+        (0, None, []),
+    ],
 )
 def test_most_urgent_offset(days_left, urgent, older):
     from conftest import NOW
@@ -100,7 +108,9 @@ def test_drafts_and_unconfirmed_partners_are_reminded(app, frozen, manager, user
     lead, partner = users("lead@example.kz", locale="kk"), users("partner@example.kz", locale="ru")
     lead_org = organization(lead)
     partner_org = organization(partner, bin=complete_bin("21054000888"), name="P")
-    consortium = consortia.create(lead, name="C", lead_organization_id=lead_org.id, partner_organization_ids=[partner_org.id])
+    consortium = consortia.create(
+        lead, name="C", lead_organization_id=lead_org.id, partner_organization_ids=[partner_org.id]
+    )
     applications.create(lead, call, consortium)
     frozen.to(days_before(call, 14))
     lines = services.run_scan(frozen.moment, dry_run=True).lines
@@ -163,6 +173,9 @@ def test_admin_sees_failures_and_resends_one(app, frozen, alert_call, users, cli
     login(client, "admin@example.kz")
     page = client.get("/admin/notifications?status=failed").get_data(as_text=True)
     assert "SMTPServerDisconnected: gone" in page
-    assert post_form(client, f"/admin/notifications/{note.id}/resend", {}, form_url="/admin/notifications").status_code == 302
+    assert (
+        post_form(client, f"/admin/notifications/{note.id}/resend", {}, form_url="/admin/notifications").status_code
+        == 302
+    )
     db.session.expire_all()
     assert db.session.get(Notification, note.id).status == "sent"
