@@ -21,7 +21,7 @@ DEFAULT_HELP = {
             "objectives that the project can really reach."
         ),
         _l(
-            "Example objective: By month 10, 5 villages sort plastic and glass, and at least 60% of households "
+            "Example objective: By month 10, 5 villages sort plastic and glass, and at least 60 percent of households "
             "take part."
         ),
     ),
