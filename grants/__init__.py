@@ -50,11 +50,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .consortia.views import bp as consortia_bp
     from .organizations.views import bp as organizations_bp
     from .public.views import bp as public_bp
+    from .reviews.views import bp as reviews_bp
     from .subscriptions.views import bp as subscriptions_bp
 
     blueprints = (
         public_bp, accounts_bp, organizations_bp, calls_bp, subscriptions_bp, consortia_bp, applications_bp,
-        audit_bp, admin_bp, api_bp,
+        reviews_bp, audit_bp, admin_bp, api_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

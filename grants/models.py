@@ -20,4 +20,14 @@ from .organizations.models import (  # noqa: F401
     Organization,
     OrganizationTheme,  # noqa: F401
 )
+from .reviews.models import (  # noqa: F401  # noqa: F401
+    Appeal,
+    Assignment,
+    Decision,
+    Review,
+    ReviewerAffiliation,
+    ReviewerConflict,
+    ReviewerInvitation,
+    ReviewerProfile,
+)
 from .subscriptions.models import Subscription, SubscriptionRegion, SubscriptionTheme  # noqa: F401

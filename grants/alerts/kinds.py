@@ -184,3 +184,45 @@ def _render_announcement(note: Notification) -> dict | None:
 
 
 register(AlertKind("announcement", lambda now: [], lambda obj, prefix: {}, _render_announcement, "a new call"))
+
+
+# --- reviewers before their review due date -------------------------------------------------
+
+
+def _open_assignments(now: datetime) -> list[DueObject]:
+    from ..reviews.models import Assignment
+
+    rows = db.session.execute(
+        select(Assignment.id, Assignment.due_at).where(
+            Assignment.status.in_(("pending", "declared")), Assignment.due_at > now,
+            Assignment.due_at <= now + timedelta(days=3),
+        )
+    ).all()  # fmt: skip
+    return [DueObject("assignment", assignment_id, due_at, (3, 1)) for assignment_id, due_at in rows]
+
+
+def _assigned_reviewer(obj: DueObject, prefix: str) -> dict[str, str]:
+    from ..reviews.models import Assignment
+
+    query = (
+        select(User.email, User.locale).join(Assignment, Assignment.reviewer_id == User.id)
+        .where(Assignment.id == obj.object_id, unclaimed_prefix_filter(User.email, prefix))
+    )  # fmt: skip
+    return dict(db.session.execute(query).all())
+
+
+def _render_review_due(note: Notification) -> dict | None:
+    from ..reviews.models import Assignment
+
+    assignment = db.session.get(Assignment, note.object_id)
+    if assignment is None or assignment.status not in ("pending", "declared") or assignment.due_at != note.due_at:
+        return None  # submitted, returned or rescheduled meanwhile
+    days = max(1, math.ceil((assignment.due_at - note.claimed_at).total_seconds() / 86400))
+    message = mail.render("review_due", note.language, assignment=assignment, days=days,
+                          link=external_url("reviews.review", assignment_id=assignment.id))  # fmt: skip
+    return message | {"to": note.recipient}
+
+
+register(
+    AlertKind("review_due", _open_assignments, _assigned_reviewer, _render_review_due, "reviewers before the due date")
+)

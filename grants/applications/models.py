@@ -48,6 +48,7 @@ class Application(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eligibility_reason: Mapped[str | None] = mapped_column(Text)
 
     call = relationship("Call", lazy="joined")
     consortium = relationship("Consortium", lazy="joined")

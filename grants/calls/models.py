@@ -107,6 +107,9 @@ class Call(Multilingual, db.Model):
     # Per-section how-to and example for applicants: {section: {lang: {"howto": str, "example": str}}};
     # sections without an entry show the programme's default text.
     section_help: Mapped[dict | None] = mapped_column(JSON)
+    review_days: Mapped[int] = mapped_column(default=21, server_default="21")  # assignment due = assigned + days
+    appeal_days: Mapped[int] = mapped_column(default=10, server_default="10")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

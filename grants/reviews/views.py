@@ -1,0 +1,307 @@
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf.csrf import validate_csrf
+from sqlalchemy import select
+
+from ..accounts.models import Role
+from ..applications import services as applications
+from ..applications.models import AccessLogEntry, Application
+from ..applications.sections import CATEGORIES
+from ..calls import rules as call_rules
+from ..core.access import role_required
+from ..core.errors import ServiceError
+from ..extensions import db
+from . import rules, scoring, services
+from .models import Assignment, Decision
+
+bp = Blueprint("reviews", __name__)
+
+
+@bp.app_context_processor
+def _helpers():
+    from flask_babel import gettext
+
+    labels = {
+        "selected": gettext("selected for funding"), "not_eligible": gettext("not eligible"),
+        "no_reviews": gettext("no reviews yet"), "below_threshold": gettext("below the quality threshold"),
+        "budget": gettext("not enough budget left"), "max_awards": gettext("the maximum number of grants is reached"),
+        "consortium_cap": gettext("the consortium has the maximum number of grants"),
+        "max_consortia": gettext("the maximum number of funded consortia is reached"),
+        "women_led": gettext("women-led"), "youth_led": gettext("youth-led"), "rural": gettext("rural lead organization"),
+        "newcomer": gettext("first grant from the programme"), "capped": gettext("capped"),
+        "incomplete": gettext("incomplete"), "divergent": gettext("divergent scores"),
+        "award": gettext("award"), "reserve": gettext("reserve"), "reject": gettext("reject"),
+        "pending": gettext("waiting for your declaration"), "declared": gettext("in progress"),
+        "conflicted": gettext("conflict of interest"), "submitted": gettext("submitted"),
+    }  # fmt: skip
+    checks = {"region": gettext("region is eligible"), "consortium_size": gettext("consortium size within limits"),
+              "budget": gettext("budget within limits and equal to the request"),
+              "partners_confirmed": gettext("all partners confirmed")}  # fmt: skip
+    return {"review_label": lambda code: labels.get(code, code), "shown": scoring.shown,
+            "check_label": lambda code: checks.get(code, code)}  # fmt: skip
+
+
+# --- reviewers ----------------------------------------------------------------------------------
+
+
+@bp.route("/reviews")
+@role_required(Role.REVIEWER)
+def mine():
+    return render_template("reviews/mine.html", assignments=services.assignments_of(current_user))
+
+
+@bp.route("/reviews/invitations/<token>", methods=["GET", "POST"])
+@login_required
+def accept_invitation(token: str):
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        try:
+            services.accept_invitation(current_user, token)
+        except ServiceError as error:
+            db.session.rollback()
+            return render_template("accounts/token_problem.html", message=error.message), error.status
+        flash(_("You are now a reviewer. Please fill in your affiliations and conflicts."), "success")
+        return redirect(url_for("reviews.profile"))
+    return render_template("reviews/invitation.html")
+
+
+@bp.route("/reviewer/profile", methods=["GET", "POST"])
+@role_required(Role.REVIEWER)
+def profile():
+    from ..organizations.models import Organization
+    from .models import ReviewerAffiliation, ReviewerConflict, ReviewerProfile
+
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        affiliations = [i for i in request.form.getlist("affiliation") if i]
+        conflicts = {i: request.form.get(f"conflict_reason-{i}", "") for i in request.form.getlist("conflict") if i}
+        for bin_ in (request.form.get("bins") or "").split():
+            found = db.session.execute(select(Organization.id).filter_by(bin=bin_.strip())).scalar_one_or_none()
+            if found:
+                affiliations.append(str(found))
+        try:
+            services.set_profile(current_user, affiliations=affiliations, conflicts=conflicts,
+                                 regions=request.form.getlist("regions"), expertise=request.form.get("expertise", ""))  # fmt: skip
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(url_for("reviews.profile")), 303
+        flash(_("Saved."), "success")
+        return redirect(url_for("reviews.profile"))
+    me = current_user.id
+    affiliated = set(db.session.execute(select(ReviewerAffiliation.organization_id).filter_by(user_id=me)).scalars())
+    conflicts = dict(
+        db.session.execute(
+            select(ReviewerConflict.organization_id, ReviewerConflict.reason).filter_by(user_id=me)
+        ).all()
+    )
+    orgs = list(db.session.execute(select(Organization).order_by(Organization.name).limit(500)).scalars())
+    return render_template("reviews/profile.html", orgs=orgs, affiliated=affiliated, conflicts=conflicts,
+                           profile=db.session.get(ReviewerProfile, me))  # fmt: skip
+
+
+def _log_reviewer(assignment: Assignment, action: str) -> None:
+    db.session.add(AccessLogEntry(application_id=assignment.application_id, user_id=current_user.id,
+                                  viewer_role="reviewer", reviewer_seat=assignment.seat, action=action))  # fmt: skip
+    db.session.commit()
+
+
+@bp.route("/reviews/<int:assignment_id>", methods=["GET", "POST"])
+@role_required(Role.REVIEWER)
+def review(assignment_id: int):
+    assignment = rules.get_assignment_or_404(assignment_id, current_user)
+    app = assignment.application
+    if assignment.status == "pending":
+        return render_template("reviews/declare.html", assignment=assignment)
+    if assignment.status == "conflicted":
+        abort(404)
+    errors, status = {}, 200
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        keys = [c.key for c in app.call.criteria]
+        try:
+            services.save_review(current_user, assignment,
+                                 scores={k: request.form.get(f"score-{k}", "") for k in keys},
+                                 comments={k: request.form.get(f"comment-{k}", "") for k in keys},
+                                 overall_comment=request.form.get("overall", ""),
+                                 submit=request.form.get("action") == "submit")  # fmt: skip
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            errors, status = error.fields, error.status
+        else:
+            flash(_("Submitted. Thank you.") if assignment.status == "submitted" else _("Saved."), "success")
+            return redirect(url_for("reviews.review", assignment_id=assignment.id))
+    else:
+        _log_reviewer(assignment, "view")
+    return render_template("reviews/review.html", assignment=assignment, app=app, content=applications.content(app),
+                           review=assignment.review, errors=errors, form=request.form if errors else None,
+                           categories=CATEGORIES, blind=app.call.blind_review), status  # fmt: skip
+
+
+@bp.route("/reviews/<int:assignment_id>/declaration", methods=["POST"])
+@role_required(Role.REVIEWER)
+def declaration(assignment_id: int):
+    assignment = rules.get_assignment_or_404(assignment_id, current_user)
+    validate_csrf(request.form.get("csrf_token"))
+    conflict = request.form.get("conflict") == "yes"
+    try:
+        services.declare(current_user, assignment, conflict=conflict, reason=request.form.get("reason", ""),
+                         pledge=request.form.get("pledge") == "y")  # fmt: skip
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return render_template("reviews/declare.html", assignment=assignment), error.status
+    if conflict:
+        flash(_("Thank you. The application has been returned for reassignment."), "success")
+        return redirect(url_for("reviews.mine"))
+    return redirect(url_for("reviews.review", assignment_id=assignment.id))
+
+
+# --- managers -----------------------------------------------------------------------------------
+
+
+@bp.route("/manage/reviewers", methods=["GET", "POST"])
+@role_required(Role.MANAGER, Role.ADMIN)
+def pool():
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        try:
+            services.invite_reviewer(current_user, request.form.get("email", ""))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("The invitation has been sent to %(email)s.", email=request.form.get("email", "").strip().lower()),
+                  "success")  # fmt: skip
+        return redirect(url_for("reviews.pool"))
+    return render_template("reviews/pool.html", reviewers=services.reviewers())
+
+
+@bp.route("/manage/calls/<int:call_id>/review", methods=["GET", "POST"])
+@role_required(Role.MANAGER, Role.ADMIN)
+def stage(call_id: int):
+    """Eligibility screening and reviewer assignment for a closed call."""
+    call = call_rules.get_call_or_404(call_id, current_user, "manage")
+    report = None
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        try:
+            if request.form.get("action") == "assign":
+                report = services.auto_assign(current_user, call)
+                flash(_("%(n)d assignments made.", n=len(report.pairs)), "success")
+            else:
+                app = db.session.get(Application, request.form.get("application_id", type=int) or 0)
+                if app is None or app.call_id != call.id:
+                    abort(404)
+                services.set_eligibility(current_user, app, eligible=request.form.get("eligible") == "yes",
+                                         reason=request.form.get("reason", ""))  # fmt: skip
+                flash(_("Saved."), "success")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    apps = list(db.session.execute(select(Application).where(Application.call_id == call.id,
+                                                             Application.status != "draft",
+                                                             Application.status != "withdrawn")
+                                   .order_by(Application.number)).scalars())  # fmt: skip
+    assignments = list(db.session.execute(select(Assignment).where(Assignment.application_id.in_([a.id for a in apps]))
+                                          .order_by(Assignment.application_id, Assignment.seat)).scalars())  # fmt: skip
+    return render_template("reviews/stage.html", call=call, apps=apps, checks={a.id: services.checks(a) for a in apps},
+                           assignments=assignments, report=report)  # fmt: skip
+
+
+def _ranking_rows(call):
+    outcome, apps = services.ranking(call)
+    decisions = {d.application_id: d for d in db.session.execute(
+        select(Decision).where(Decision.application_id.in_(list(apps)))).scalars()}  # fmt: skip
+    return outcome, apps, decisions
+
+
+@bp.route("/manage/calls/<int:call_id>/ranking", methods=["GET", "POST"])
+@role_required(Role.MANAGER, Role.ADMIN)
+def ranking(call_id: int):
+    call = call_rules.get_call_or_404(call_id, current_user, "manage")
+    status = 200
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        try:
+            if request.form.get("action") == "apply":
+                services.decide(current_user, call, apply_selection=True)
+            else:
+                services.decide(current_user, call, [{
+                    "application_id": request.form.get("application_id"), "outcome": request.form.get("outcome"),
+                    "justification": request.form.get("justification", "")}])  # fmt: skip
+            flash(_("Decisions saved. Applicants have been told."), "success")
+            return redirect(url_for("reviews.ranking", call_id=call.id))
+        except ServiceError as error:
+            db.session.rollback()
+            message = " ".join(m for ms in error.fields.values() for m in ms) or error.message
+            flash(message, "error")
+            status = error.status
+    only = request.args.get("show")
+    outcome, apps, decisions = _ranking_rows(call)
+    items = [i for i in outcome.items if not only or (only == "selected" and i.selected) or (only == "reserve" and i.reserve)
+             or (only == "flagged" and i.flags)]  # fmt: skip
+    return render_template("reviews/ranking.html", call=call, outcome=outcome, items=items, apps=apps,
+                           decisions=decisions, show=only), status  # fmt: skip
+
+
+@bp.route("/manage/calls/<int:call_id>/ranking.<fmt>")
+@role_required(Role.MANAGER, Role.ADMIN)
+def export(call_id: int, fmt: str):
+    call = call_rules.get_call_or_404(call_id, current_user, "manage")
+    outcome, apps, decisions = _ranking_rows(call)
+    header = ["rank", "receipt", "application_id", "consortium", "title", "requested", "merit", "priority", "final",
+              "flags", "selected", "reason", "decision"]  # fmt: skip
+    rows = [[i.rank, f"{call.code}-{(apps[i.application_id].number or 0):04d}", i.application_id,
+             apps[i.application_id].consortium.name, apps[i.application_id].title, i.requested_amount, scoring.shown(i.merit),
+             scoring.shown(i.priority), scoring.shown(i.final), " ".join(i.flags), "yes" if i.selected else "no", i.reason,
+             decisions[i.application_id].outcome if i.application_id in decisions else ""] for i in outcome.items]  # fmt: skip
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={call.code}-ranking.csv"})  # fmt: skip
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "ranking"
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return Response(buffer.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename={call.code}-ranking.xlsx"})  # fmt: skip
+    abort(404)
+
+
+# --- applicants and the public ---------------------------------------------------------------------
+
+
+@bp.route("/applications/<int:app_id>/result")
+@login_required
+def result(app_id: int):
+    from ..applications.rules import get_application_or_404
+
+    app, _found = get_application_or_404(app_id, current_user, "edit")
+    decision = db.session.execute(select(Decision).filter_by(application_id=app.id)).scalar_one_or_none()
+    if decision is None:
+        abort(404)
+    return render_template("reviews/result.html", app=app, decision=decision, e=decision.explanation)
+
+
+@bp.route("/calls/<int:call_id>/results")
+def public_results(call_id: int):
+    call = call_rules.get_call_or_404(call_id, current_user)
+    return render_template("reviews/public_results.html", call=call, rows=services.public_results(call))
