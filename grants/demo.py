@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .accounts import services as accounts
 from .accounts.models import Role, User
+from .applications.models import Application
 from .extensions import db
 from .organizations import services as organizations
 from .organizations.bin import complete_bin
@@ -56,6 +57,7 @@ def seed(only_if_empty: bool = True):
     zhasyl = db.session.execute(db.select(Organization).where(Organization.name.like("%Жасыл%"))).scalar_one()
     _seed_calls(users["manager@demo.kz"])
     _seed_applications(users, aral, zhasyl)
+    _seed_review(users)
     return [(email, PASSWORD, ",".join(sorted(r.value for r in roles))) for email, _n, roles, _l in PEOPLE]
 
 
@@ -175,3 +177,81 @@ def _seed_applications(users, aral, zhasyl) -> None:
     draft = applications.create(lead, upcoming, consortium)
     applications.save(lead, draft, {"title": "Климат-клубы в сельских школах", "summary": "Черновик: идея проекта."},
                       version=draft.version)  # fmt: skip
+
+
+REVIEWERS = [("reviewer2@demo.kz", "Дина Абенова", "ru"), ("reviewer3@demo.kz", "Arman Zhumabekov", "en")]
+
+
+def _seed_review(users) -> None:
+    """Two past calls: SG-2026-3 is in review (assignments waiting for reviewer@demo.kz),
+    SG-2026-4 is decided (reviews, ranking, decisions, results)."""
+    from datetime import timedelta
+
+    from .applications import services as applications
+    from .calls import services as calls
+    from .calls.models import Call
+    from .consortia import services as consortia
+    from .core import clock
+    from .reviews import services as reviews
+
+    manager = users["manager@demo.kz"]
+    for email, name, locale in REVIEWERS:
+        users[email] = accounts.create_user(email=email, password=PASSWORD, name=name, roles={Role.REVIEWER},
+                                            verified=True, locale=locale)  # fmt: skip
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
+    teams = []
+    for n, (region, name) in enumerate([("mangystau", "Каспий табиғаты"), ("pavlodar", "Ертіс жағалауы"),
+                                        ("abai", "Семей орманы")]):  # fmt: skip
+        lead = accounts.create_user(email=f"lead{n}@demo.kz", password=PASSWORD, name=f"Lead {n}", roles={Role.APPLICANT},
+                                    verified=True, locale="kk" if n % 2 else "ru")  # fmt: skip
+        partner = accounts.create_user(email=f"partner{n}@demo.kz", password=PASSWORD, name=f"Partner {n}",
+                                       roles={Role.APPLICANT}, verified=True)  # fmt: skip
+        lead_org = organizations.create(lead, {
+            "name": f"ОФ «{name}»", "bin": complete_bin(f"1805400{n}321"), "legal_form": "public_fund", "region": region,
+            "settlement": "rural" if n != 1 else "urban", "head_gender": "female" if n == 0 else "male",
+            "head_birth_year": 1995 if n == 2 else 1980, "board_total": 3, "board_women": 2 if n == 0 else 1,
+            "board_youth": 2 if n == 2 else 0, "women_led": n == 0, "youth_led": n == 2, "public_profile": True,
+        }, _evidence() if n in (0, 2) else None)  # fmt: skip
+        if n in (0, 2):
+            organizations.verify(manager, lead_org, women_led=n == 0, youth_led=n == 2, note="Устав проверен")
+        partner_org = organizations.create(partner, {
+            "name": f"Бастамашыл топ «{name} жастары»", "legal_form": "initiative_group", "region": region,
+            "settlement": "rural"})  # fmt: skip
+        teams.append((lead, lead_org, partner, partner_org))
+    for code, title, decided in (("SG-2026-3", {"ru": "Чистый воздух в малых городах 2026", "kk": "Шағын қалалардағы таза ауа 2026"},
+                                  False),
+                                 ("SG-2026-5", {"ru": "Водные ресурсы сёл 2026", "kk": "Ауылдардың су ресурстары 2026"},
+                                  True)):  # fmt: skip
+        with clock.travel(now - timedelta(days=50)):
+            call = calls.create(
+                manager, _call(code, now - timedelta(days=50), now - timedelta(days=20), title, ["water", "air"], [])
+            )
+            calls.publish(manager, call)
+            for n, (lead, lead_org, partner, partner_org) in enumerate(teams):
+                consortium = consortia.create(lead, name=f"Консорциум {lead_org.name} ({code})", lead_organization_id=lead_org.id,
+                                              partner_organization_ids=[partner_org.id])  # fmt: skip
+                consortia.respond(partner, consortium, organization_id=partner_org.id, accept=True)
+                app = applications.create(lead, call, consortium, _content(lead_org.id, partner_org.id,
+                                                                           f"{title['ru']}: проект {n + 1}"))  # fmt: skip
+                applications.submit(lead, app)
+        call = db.session.get(Call, call.id)
+        for app in db.session.execute(db.select(Application).filter_by(call_id=call.id)).scalars().all():
+            reviews.set_eligibility(manager, app, eligible=True, reason="Проверено")
+        reviews.auto_assign(manager, call)
+        if decided:
+            for assignment in reviews.assignments_of_call(call):
+                points = 9 - (assignment.application_id % 3) - assignment.seat % 2
+                reviews.declare(assignment.reviewer, assignment, conflict=False)
+                reviews.save_review(assignment.reviewer, assignment,
+                                    scores={"relevance": points, "feasibility": points - 1, "impact": points},
+                                    comments={"relevance": "Актуально для региона.", "impact": "Показатели реалистичны."},
+                                    overall_comment="Рекомендую с небольшими правками бюджета.", submit=True)  # fmt: skip
+            reviews.decide(manager, call, apply_selection=True)
+
+
+def _evidence():
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(io.BytesIO(b"%PDF-1.4\n% demo evidence\n%%EOF\n"), filename="ustav.pdf")

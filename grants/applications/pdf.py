@@ -1,5 +1,8 @@
 """PDFs of applications: the whole application for offline reading, the submission receipt
-and the blank form of a call for preparing on paper. Each returns the PDF's bytes."""
+and the blank form of a call for preparing on paper. Each returns the PDF's bytes.
+
+The application PDF has a blind variant for reviewers of a blind call: no organization names,
+BINs, consortium name or file names, only neutral labels ("Lead organization", "Partner 1")."""
 
 from __future__ import annotations
 
@@ -39,15 +42,30 @@ def _member_state(member) -> str:
     return {"confirmed": _("confirmed"), "declined": _("declined")}.get(member.state, _("not confirmed yet"))
 
 
-def _application_context(app: Application, locale: str) -> dict:
-    """Everything the template shows, resolved in the current (forced) language."""
+def _blind_labels(members) -> dict[int, str]:
+    """Organization id -> neutral label: the lead is "Lead organization", partners are numbered
+    in the consortium's order ("Partner 1", "Partner 2", ...)."""
+    labels, n = {}, 0
+    for m in members:
+        if m.role == "lead":
+            labels[m.organization_id] = _("Lead organization")
+        else:
+            n += 1
+            labels[m.organization_id] = _("Partner %(n)d", n=n)
+    return labels
+
+
+def _application_context(app: Application, locale: str, *, blind: bool = False) -> dict:
+    """Everything the template shows, resolved in the current (forced) language. With `blind`,
+    organizations are known only by their neutral labels and nothing names a person."""
     call = app.call
     members = sorted(app.consortium.members, key=lambda m: (m.role != "lead", m.id))
-    names = {m.organization_id: m.organization.name for m in members}
+    names = _blind_labels(members) if blind else {m.organization_id: m.organization.name for m in members}
 
     def organization_name(org_id: int) -> str:
         if org_id not in names:
-            org = db.session.get(Organization, org_id)
+            # An organization no longer in the consortium: blind review never looks it up.
+            org = None if blind else db.session.get(Organization, org_id)
             names[org_id] = org.name if org else "—"
         return names[org_id]
 
@@ -62,6 +80,7 @@ def _application_context(app: Application, locale: str) -> dict:
     declared = app.declarations or {}
     submission = services.latest_submission(app)
     return {
+        "blind": blind,
         "app": app,
         "call": call,
         "call_title": call.text("title", locale),
@@ -78,8 +97,8 @@ def _application_context(app: Application, locale: str) -> dict:
         ),
         "members": [
             {
-                "name": m.organization.name,
-                "bin": m.organization.bin,
+                "name": organization_name(m.organization_id),
+                "bin": None if blind else m.organization.bin,
                 "legal_form": legal_form_name(m.organization.legal_form, locale),
                 "role": _("Lead organization") if m.role == "lead" else _("Partner"),
                 "state": _member_state(m),
@@ -92,12 +111,14 @@ def _application_context(app: Application, locale: str) -> dict:
         "by_organization": sorted(by_organization.items(), key=lambda item: -item[1]),
         "by_category": [(str(label), by_category[key]) for key, label in CATEGORIES.items() if key in by_category],
         "partners": [
-            (m.organization.name, roles.get(str(m.organization_id), "")) for m in members if m.role == "partner"
+            (organization_name(m.organization_id), roles.get(str(m.organization_id), ""))
+            for m in members
+            if m.role == "partner"
         ],
         "declarations": [(str(label), bool(declared.get(key))) for key, label in DECLARATIONS.items()],
         "attachments": [
             {
-                "filename": a.filename,
+                "filename": None if blind else a.filename,
                 "kind": str(ATTACHMENT_KINDS.get(a.kind, a.kind)),
                 "size": file_size(a.size),
                 "sha256": a.sha256,
@@ -107,10 +128,12 @@ def _application_context(app: Application, locale: str) -> dict:
     }
 
 
-def application_pdf(app: Application, locale: str) -> bytes:
-    """The whole application (draft or submitted) for reading offline."""
+def application_pdf(app: Application, locale: str, *, blind: bool = False) -> bytes:
+    """The whole application (draft or submitted) for reading offline. `blind` is the reviewers'
+    copy for a blind call: organizations appear as "Lead organization" / "Partner N" (legal
+    form, role and region kept), without names, BINs, the consortium's name or file names."""
     with force_locale(locale):
-        context = _application_context(app, locale)
+        context = _application_context(app, locale, blind=blind)
     return render_pdf("application", locale, **context)
 
 

@@ -378,6 +378,12 @@ def reopen(actor, assignment: Assignment, reason: str) -> None:
     db.session.commit()
 
 
+def assignments_of_call(call: Call) -> list[Assignment]:
+    return list(db.session.execute(select(Assignment).join(Application, Application.id == Assignment.application_id)
+                                   .where(Application.call_id == call.id, Assignment.status == "pending")
+                                   .order_by(Assignment.id)).scalars())  # fmt: skip
+
+
 def assignments_of(user) -> list[Assignment]:
     return list(db.session.execute(select(Assignment).where(Assignment.reviewer_id == user.id)
                                    .order_by(Assignment.due_at, Assignment.id)).scalars())  # fmt: skip
@@ -575,3 +581,68 @@ def public_results(call: Call) -> list[dict]:
             "against_selection": decision.against_selection, "justification": decision.justification,
         })  # fmt: skip
     return sorted(out, key=lambda r: r["rank"] or 0)
+
+
+# --- appeals ---------------------------------------------------------------------------------------
+
+
+def appeal_deadline(call: Call, decision: Decision):
+    return decision.decided_at + timedelta(days=call.appeal_days)
+
+
+def appeal(actor, app: Application, reason: str):
+    """The lead appeals a decision within the call's window (default 10 days), once."""
+    from ..consortia.rules import user_org_ids
+    from .models import Appeal
+
+    if app.consortium.lead_organization_id not in user_org_ids(actor):
+        raise Forbidden(_("Only a member of the lead organization can appeal."), code="not_lead")
+    decision = db.session.execute(select(Decision).filter_by(application_id=app.id)).scalar_one_or_none()
+    if decision is None:
+        raise Conflict(_("There is no decision to appeal yet."), code="no_decision")
+    if clock.now() > appeal_deadline(app.call, decision):
+        raise Conflict(_("The time for appeals ended on %(when)s.", when=_when(appeal_deadline(app.call, decision))),
+                       code="appeal_closed")  # fmt: skip
+    if db.session.execute(select(Appeal.id).filter_by(application_id=app.id)).first():
+        raise Conflict(_("This application has already been appealed."), code="already_appealed")
+    reason = (reason or "").strip()
+    if len(reason) < 20:
+        raise ValidationFailed(_("Explain the reason for the appeal (at least 20 characters)."),
+                               fields={"reason": [_("Too short.")]})  # fmt: skip
+    item = Appeal(application_id=app.id, reason=reason[:10000], created_by_id=actor.id, created_at=clock.now())
+    db.session.add(item)
+    db.session.flush()
+    record(actor, "appeal.filed", "application", app.id, after={"appeal": item.id})
+    db.session.commit()
+    return item
+
+
+def answer_appeal(actor, item, *, outcome: str, answer: str):
+    if outcome not in ("upheld", "dismissed"):
+        raise ValidationFailed(_("Choose upheld or dismissed."), fields={"outcome": [_("Not a valid choice.")]})
+    if not (answer or "").strip():
+        raise ValidationFailed(_("Write the answer to the applicant."), fields={"answer": [_("A reason is required.")]})
+    if item.answered_at is not None:
+        raise Conflict(_("This appeal has already been answered."), code="already_answered")
+    item.outcome, item.answer, item.answered_by_id, item.answered_at = (
+        outcome,
+        answer.strip()[:10000],
+        actor.id,
+        clock.now(),
+    )
+    record(actor, "appeal.answered", "application", item.application_id, after={"outcome": outcome})
+    db.session.commit()
+    return item
+
+
+def appeals_of(call: Call):
+    from .models import Appeal
+
+    return list(db.session.execute(select(Appeal, Application).join(Application, Application.id == Appeal.application_id)
+                                   .where(Application.call_id == call.id).order_by(Appeal.id)).all())  # fmt: skip
+
+
+def _when(moment) -> str:
+    from ..i18n import format_datetime
+
+    return format_datetime(moment)

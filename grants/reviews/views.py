@@ -39,6 +39,7 @@ def _helpers():
         "award": gettext("award"), "reserve": gettext("reserve"), "reject": gettext("reject"),
         "pending": gettext("waiting for your declaration"), "declared": gettext("in progress"),
         "conflicted": gettext("conflict of interest"), "submitted": gettext("submitted"),
+        "upheld": gettext("upheld"), "dismissed": gettext("dismissed"),
     }  # fmt: skip
     checks = {"region": gettext("region is eligible"), "consortium_size": gettext("consortium size within limits"),
               "budget": gettext("budget within limits and equal to the request"),
@@ -289,19 +290,63 @@ def export(call_id: int, fmt: str):
 # --- applicants and the public ---------------------------------------------------------------------
 
 
-@bp.route("/applications/<int:app_id>/result")
+@bp.route("/applications/<int:app_id>/result", methods=["GET", "POST"])
 @login_required
 def result(app_id: int):
     from ..applications.rules import get_application_or_404
+    from ..core import clock
+    from .models import Appeal
 
-    app, _found = get_application_or_404(app_id, current_user, "edit")
+    app, found = get_application_or_404(app_id, current_user, "edit")
     decision = db.session.execute(select(Decision).filter_by(application_id=app.id)).scalar_one_or_none()
     if decision is None:
         abort(404)
-    return render_template("reviews/result.html", app=app, decision=decision, e=decision.explanation)
+    status = 200
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        try:
+            services.appeal(current_user, app, request.form.get("reason", ""))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            status = error.status
+        else:
+            flash(_("Your appeal has been sent. The programme will answer it."), "success")
+            return redirect(url_for("reviews.result", app_id=app.id))
+    appeal = db.session.execute(select(Appeal).filter_by(application_id=app.id)).scalar_one_or_none()
+    deadline = services.appeal_deadline(app.call, decision)
+    return render_template("reviews/result.html", app=app, decision=decision, e=decision.explanation, appeal=appeal,
+                           appeal_open=appeal is None and clock.now() <= deadline and found.lead,
+                           appeal_deadline=deadline), status  # fmt: skip
+
+
+@bp.route("/manage/calls/<int:call_id>/appeals", methods=["GET", "POST"])
+@role_required(Role.MANAGER, Role.ADMIN)
+def appeals(call_id: int):
+    from .models import Appeal
+
+    call = call_rules.get_call_or_404(call_id, current_user, "manage")
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        item = db.session.get(Appeal, request.form.get("appeal_id", type=int) or 0)
+        if item is None or item.application_id not in {a.id for _ap, a in services.appeals_of(call)}:
+            abort(404)
+        try:
+            services.answer_appeal(current_user, item, outcome=request.form.get("outcome", ""),
+                                   answer=request.form.get("answer", ""))  # fmt: skip
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("Saved."), "success")
+        return redirect(url_for("reviews.appeals", call_id=call.id))
+    return render_template("reviews/appeals.html", call=call, rows=services.appeals_of(call))
 
 
 @bp.route("/calls/<int:call_id>/results")
 def public_results(call_id: int):
     call = call_rules.get_call_or_404(call_id, current_user)
-    return render_template("reviews/public_results.html", call=call, rows=services.public_results(call))
+    appeals = [item for item, _app in services.appeals_of(call)]
+    return render_template(
+        "reviews/public_results.html", call=call, rows=services.public_results(call), appeals=appeals
+    )

@@ -194,3 +194,28 @@ def test_manager_screens_render_and_export(stage, client):
     response = post_form(client, f"/manage/calls/{stage.call.id}/ranking",
                          {"application_id": str(stage.apps[0].id), "outcome": "award", "justification": ""})  # fmt: skip
     assert response.status_code == 422
+
+
+def test_appeal_within_the_window_once_and_public_counts(stage, app, client, frozen):
+    from datetime import timedelta
+
+    eligible_all(stage)
+    services.auto_assign(stage.manager, stage.call)
+    score_all(stage, lambda a: {"relevance": 5, "feasibility": 5, "impact": 3})
+    services.decide(stage.manager, stage.call, apply_selection=True)
+    with pytest.raises(ValidationFailed):
+        services.appeal(stage.leads[1], stage.apps[1], "коротко")
+    db.session.rollback()
+    item = services.appeal(stage.leads[1], stage.apps[1], "Эксперт не учёл наш опыт работы в регионе с 2019 года.")
+    with pytest.raises(Conflict):
+        services.appeal(stage.leads[1], stage.apps[1], "Ещё одна апелляция по тому же решению, повторно.")
+    db.session.rollback()
+    services.answer_appeal(stage.manager, item, outcome="dismissed", answer="Оценка соответствует критериям.")
+    frozen.to(frozen.moment + timedelta(days=11))
+    with pytest.raises(Conflict) as late:
+        services.appeal(stage.leads[2], stage.apps[2], "Слишком поздно, но всё равно хотим обжаловать решение.")
+    assert late.value.code == "appeal_closed"
+    db.session.rollback()
+    client.get("/language/en")
+    public = client.get(f"/calls/{stage.call.id}/results").get_data(as_text=True)
+    assert "Appeals received: 1; upheld: 0; dismissed: 1; waiting: 0." in public
