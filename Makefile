@@ -1,11 +1,11 @@
-# One front door: make run | make test | make i18n | make lint
+# One front door: make run | make test | make i18n | make lint | make bench
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GRANTS_INSTANCE_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test i18n lint system-deps venv clean
+.PHONY: run test i18n lint system-deps venv clean bench compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,6 @@ test: $(STAMP) system-deps compile lint
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+bench: $(STAMP) compile
+	$(BIN)/python bench/run.py

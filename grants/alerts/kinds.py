@@ -68,7 +68,7 @@ def _subscribers(obj: DueObject, prefix: str) -> dict[str, str]:
 
     call = db.session.get(Call, obj.object_id)
     query = matching_query(call).where(unclaimed_prefix_filter(Subscription.email, prefix))
-    return {s.email: s.language for s in db.session.execute(query).scalars()}
+    return dict(db.session.execute(query.with_only_columns(Subscription.email, Subscription.language)).all())
 
 
 def _render_subscriber(note: Notification) -> dict | None:

@@ -64,14 +64,15 @@ def most_urgent(obj: DueObject, now: datetime) -> tuple[int | None, list[int]]:
     return passed[0], passed[1:]
 
 
-def _insert(rows: list[dict], *, returning: bool):
+def _insert(rows: list[dict]) -> list[int]:
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, as one executemany (batched by the
+    driver), so only rows this caller really inserted come back."""
     dialect = db.session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification).values(rows)
-    statement = statement.on_conflict_do_nothing(index_elements=["key"])
-    if returning:
-        return list(db.session.execute(statement.returning(Notification.id)).scalars())
-    db.session.execute(statement)
-    return []
+    table = Notification.__table__
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = statement.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+    result = db.session.connection().execute(statement, rows)
+    return [row[0] for row in result]
 
 
 def claim(kind: str, *, object_type: str, object_id: int, offset_days: int, due_at,
@@ -86,10 +87,7 @@ def claim(kind: str, *, object_type: str, object_id: int, offset_days: int, due_
          "attempts": 0, "claimed_at": now}
         for email, language in recipients.items()
     ]  # fmt: skip
-    ids = []
-    for start in range(0, len(rows), 1000):
-        ids += _insert(rows[start : start + 1000], returning=True)
-    return ids
+    return _insert(rows)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from ..calls import lifecycle
 from ..calls.models import Call
 from ..core import clock
 from ..extensions import db
+from ..subscriptions.models import Subscription
 from . import kinds  # noqa: F401  (registers the alert kinds)
 from .models import Notification
 from .registry import KINDS, claim, scan, stale
@@ -62,7 +63,8 @@ def announce_call(call_id: int) -> int:
     call = db.session.get(Call, call_id)
     if call is None or not lifecycle.is_public(call):
         return 0
-    recipients = {s.email: s.language for s in db.session.execute(matching_query(call)).scalars()}
+    query = matching_query(call).with_only_columns(Subscription.email, Subscription.language)
+    recipients = dict(db.session.execute(query).all())
     ids = claim("announcement", object_type="call", object_id=call.id, offset_days=0, due_at=None,
                 recipients=recipients, now=clock.now())  # fmt: skip
     db.session.commit()

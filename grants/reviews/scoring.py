@@ -17,9 +17,11 @@ Arithmetic is exact (fractions); numbers are rounded to 2 decimals only for disp
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
+from functools import cache
 from typing import Literal
 
 
@@ -118,21 +120,34 @@ SKIP_REASONS = (
 )
 
 
+@cache
+def _common_denominator(criteria: tuple[Criterion, ...]) -> int:
+    return math.lcm(*(c.max_score for c in criteria)) if criteria else 1
+
+
 def reviewer_total(scores: dict, criteria: tuple[Criterion, ...]) -> Fraction:
-    """T = Σ weight × score / max. Raises ValueError for a missing, unknown or out-of-range score."""
-    keys = {c.key for c in criteria}
-    unknown = set(scores) - keys
-    if unknown:
-        raise ValueError(f"unknown criteria: {sorted(unknown)}")
-    total = Fraction(0)
+    """T = Σ weight × score / max. Raises ValueError for a missing, unknown or out-of-range score.
+    Whole-number scores are summed as integers over a common denominator (exact and fast)."""
+    if len(scores) != len(criteria) or any(c.key not in scores for c in criteria):
+        unknown = set(scores) - {c.key for c in criteria}
+        if unknown:
+            raise ValueError(f"unknown criteria: {sorted(unknown)}")
+        missing = [c.key for c in criteria if c.key not in scores]
+        raise ValueError(f"missing score for {missing[0]}")
+    denominator = _common_denominator(criteria)
+    whole, rest = 0, Fraction(0)
     for c in criteria:
-        if c.key not in scores:
-            raise ValueError(f"missing score for {c.key}")
-        score = Fraction(scores[c.key])
-        if not 0 <= score <= c.max_score:
-            raise ValueError(f"score for {c.key} must be within 0..{c.max_score}")
-        total += Fraction(c.weight) * score / c.max_score
-    return total
+        score = scores[c.key]
+        if type(score) is int:
+            if not 0 <= score <= c.max_score:
+                raise ValueError(f"score for {c.key} must be within 0..{c.max_score}")
+            whole += c.weight * score * (denominator // c.max_score)
+        else:
+            exact = Fraction(score)
+            if not 0 <= exact <= c.max_score:
+                raise ValueError(f"score for {c.key} must be within 0..{c.max_score}")
+            rest += Fraction(c.weight) * exact / c.max_score
+    return Fraction(whole, denominator) + rest
 
 
 def counts_as(members: tuple[Member, ...], flag: str, basis: str) -> bool:
