@@ -46,6 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .api import bp as api_bp
     from .applications.views import bp as applications_bp
     from .audit.views import bp as audit_bp
+    from .awards.views import bp as awards_bp
     from .calls.views import bp as calls_bp
     from .consortia.views import bp as consortia_bp
     from .organizations.views import bp as organizations_bp
@@ -55,7 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     blueprints = (
         public_bp, accounts_bp, organizations_bp, calls_bp, subscriptions_bp, consortia_bp, applications_bp,
-        reviews_bp, audit_bp, admin_bp, api_bp,
+        reviews_bp, awards_bp, audit_bp, admin_bp, api_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -42,7 +42,7 @@ def test_register_in_kazakh_confirm_by_email_log_in_and_create_an_organization(b
     [msg] = inbox.wait_for(1)
     assert KAZAKH & set(msg["Subject"])
     text = msg.get_body(preferencelist=("plain",)).get_content()
-    link = re.search(r"http://\S+/verify/\S+", text).group(0)
+    link = re.search(r"http://\S+/verify-email/\S+", text).group(0)
     page.goto(link)
     assert page.url.endswith("/login")
     assert KAZAKH & set(page.inner_text(".flash"))

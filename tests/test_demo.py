@@ -11,6 +11,8 @@ def test_demo_seeds_every_stage_once(app):
     created = seed(only_if_empty=True)
     assert ("manager@demo.kz", "demo-grants-2026", "manager") in created
     statuses = dict(db.session.execute(db.select(Call.code, Call.status)).all())
-    assert statuses["SG-2027-3"] == "draft" and statuses["SG-2026-3"] == "in_review" and statuses["SG-2026-5"] == "decided"
+    assert (
+        statuses["SG-2027-3"] == "draft" and statuses["SG-2026-3"] == "in_review" and statuses["SG-2026-5"] == "decided"
+    )
     assert db.session.execute(db.select(db.func.count(Decision.id))).scalar() == 3
     assert seed(only_if_empty=True) is None  # a second start seeds nothing

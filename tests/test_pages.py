@@ -8,7 +8,7 @@ import pytest
 from conftest import call_data, login
 
 BUDGET = 40 * 1024
-PUBLIC = ["/", "/login", "/register", "/password/forgot", "/verify", "/calls", "/subscribe"]
+PUBLIC = ["/", "/login", "/register", "/password/forgot", "/verify-email", "/calls", "/subscribe"]
 SIGNED_IN = ["/organizations", "/organizations/new", "/account", "{org}", "{org}/edit"]
 MANAGER = [
     "/manage/organizations", "/manage/audit", "/manage/organizations/{id}/verify", "/manage/calls", "/manage/calls/new",

@@ -49,7 +49,7 @@ def test_emails_go_through_the_smtp_server_with_text_and_html(make_app, database
         assert msg["To"] == "d@example.kz"
         assert "Подтвердите" in msg["Subject"]
         assert msg.get_body(preferencelist=("html",)) is not None
-        path = link_in(msg, "/verify/").replace("http://localhost", "")
+        path = link_in(msg, "/verify-email/").replace("http://localhost", "")
         assert client.get(path).status_code == 302
         login(client, "d@example.kz", "жасыл-дала-2026")
 

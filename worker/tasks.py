@@ -66,6 +66,23 @@ def announce_call(call_id: int) -> int:
     return announce(call_id)
 
 
+@shared_task(name="grants.issue_letters")
+def issue_letters(call_id: int, actor_id: int) -> int:
+    """Issue the letter of every award of the call that has none (progress = letters so far)."""
+    from grants.accounts.models import User
+    from grants.awards import services
+    from grants.calls.models import Call
+    from grants.extensions import db
+
+    call, actor = db.session.get(Call, call_id), db.session.get(User, actor_id)
+    issued = 0
+    for award in services.awards_of_call(call):
+        if award.letter is None:
+            services.issue_letter(actor, award)
+            issued += 1
+    return issued
+
+
 @shared_task(name="grants.ping")
 def ping(value: str) -> str:
     """A health check: the worker pushes the value to a Redis list (`<prefix>:ping`), where

@@ -61,7 +61,7 @@ def _current() -> str:
     return current_locale()
 
 
-@bp.route("/verify/<token>")
+@bp.route("/verify-email/<token>")
 def verify(token: str):
     try:
         services.verify_email(token)
@@ -72,7 +72,7 @@ def verify(token: str):
     return redirect(url_for("accounts.login"))
 
 
-@bp.route("/verify", methods=["GET", "POST"])
+@bp.route("/verify-email", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def resend_verification():
     form = EmailForm()

@@ -4,7 +4,7 @@ Review due dates, report and tranche dates register here in later issues the sam
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -226,3 +226,73 @@ def _render_review_due(note: Notification) -> dict | None:
 register(
     AlertKind("review_due", _open_assignments, _assigned_reviewer, _render_review_due, "reviewers before the due date")
 )
+
+
+# --- grantees: reports and tranches (14 and 3 days before, and once when overdue) ------------
+
+OVERDUE_SHIFT = timedelta(days=3650)  # an "overdue" alert is due once, from the due date on
+
+
+def _end_of(day) -> datetime:
+    from datetime import time
+
+    from ..i18n import zone
+
+    return datetime.combine(day, time(23, 59), tzinfo=zone()).astimezone(UTC)
+
+
+def _award_dates(now: datetime, *, overdue: bool) -> list[DueObject]:
+    from ..awards.models import Award, Report, Tranche
+
+    out = []
+    horizon = (now - timedelta(days=400)).date() if overdue else now.date()
+    reports = db.session.execute(select(Report.id, Report.due_on).join(Award, Award.id == Report.award_id).where(
+        Report.status.in_(("due", "returned")), Report.due_on >= horizon, Report.due_on <= (now + timedelta(days=15)).date(),
+        Award.status.in_(("pending_signature", "active")))).all()  # fmt: skip
+    tranches = db.session.execute(select(Tranche.id, Tranche.due_on).join(Award, Award.id == Tranche.award_id).where(
+        Tranche.paid_on.is_(None), Tranche.due_on >= horizon, Tranche.due_on <= (now + timedelta(days=15)).date(),
+        Award.status.in_(("pending_signature", "active")))).all()  # fmt: skip
+    for kind, rows in (("award_report", reports), ("tranche", tranches)):
+        for object_id, due_on in rows:
+            due = _end_of(due_on)
+            if overdue and due <= now:
+                out.append(DueObject(kind, object_id, due + OVERDUE_SHIFT, (3650,)))
+            elif not overdue and due > now:
+                out.append(DueObject(kind, object_id, due, (14, 3)))
+    return out
+
+
+def _award_of(obj_type: str, obj_id: int):
+    from ..awards.models import Award, Report, Tranche
+
+    item = db.session.get(Report if obj_type == "award_report" else Tranche, obj_id)
+    return item, (db.session.get(Award, item.award_id) if item else None)
+
+
+def _grantees(obj: DueObject, prefix: str) -> dict[str, str]:
+    _item, award = _award_of(obj.object_type, obj.object_id)
+    if award is None:
+        return {}
+    query = (select(User.email, User.locale).join(Membership, Membership.user_id == User.id)
+             .where(Membership.organization_id == award.application.consortium.lead_organization_id,
+                    unclaimed_prefix_filter(User.email, prefix)))  # fmt: skip
+    return dict(db.session.execute(query).all())
+
+
+def _render_grantee(note: Notification) -> dict | None:
+    item, award = _award_of(note.object_type, note.object_id)
+    if award is None:
+        return None
+    done = item.status in ("submitted", "approved") if note.object_type == "award_report" else item.paid_on is not None
+    if done:
+        return None
+    overdue = note.offset_days == 3650
+    message = mail.render("award_due", note.language, award=award, item=item, kind=note.object_type, overdue=overdue,
+                          link=external_url("awards.show", award_id=award.id))  # fmt: skip
+    return message | {"to": note.recipient}
+
+
+register(AlertKind("award_due", lambda now: _award_dates(now, overdue=False), _grantees, _render_grantee,
+                   "grantees 14 and 3 days before a report or tranche"))  # fmt: skip
+register(AlertKind("award_overdue", lambda now: _award_dates(now, overdue=True), _grantees, _render_grantee,
+                   "grantees once when a report or tranche is overdue"))  # fmt: skip

@@ -424,3 +424,33 @@ def set_section_help(actor, call: Call, data: dict) -> Call:
         record(actor, "call.help_updated", "call", call.id, before=before, after=out)
     db.session.commit()
     return call
+
+
+def save_theme(actor, *, code: str, names: dict, position) -> Theme:
+    """Add or rename a theme (the list calls and subscriptions choose from)."""
+    code = (code or "").strip().lower()
+    errors: dict[str, list[str]] = {}
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,39}", code):
+        errors["code"] = [_("Use small Latin letters, digits and '_', e.g. relevance.")]
+    clean_names = {lang: _text((names or {}).get(lang), 120) for lang in LANGS}
+    for lang in LANGS:
+        if not clean_names[lang]:
+            errors[f"name_{lang}"] = [_("This field is required.")]
+    try:
+        order = int(position or 0)
+    except (TypeError, ValueError):
+        errors["position"] = [_("Please enter a whole number.")]
+        order = 0
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
+    theme = db.session.get(Theme, code)
+    before = {lang: getattr(theme, f"name_{lang}") for lang in LANGS} if theme else None
+    if theme is None:
+        theme = Theme(code=code)
+        db.session.add(theme)
+    for lang in LANGS:
+        setattr(theme, f"name_{lang}", clean_names[lang])
+    theme.position = order
+    record(actor, "theme.saved", "theme", None, before=before, after={"code": code, **clean_names})
+    db.session.commit()
+    return theme

@@ -196,3 +196,24 @@ def section_help(call_id: int):
         return redirect(url_for("calls.section_help", call_id=call.id))
     return render_template("calls/help.html", call=call, sections=SECTIONS, defaults=DEFAULT_HELP,
                            current=call.section_help or {})  # fmt: skip
+
+
+@bp.route("/manage/themes", methods=["GET", "POST"])
+@role_required(Role.MANAGER, Role.ADMIN)
+def manage_themes():
+    """The editable list of themes, named in three languages."""
+    from flask_wtf.csrf import validate_csrf
+
+    errors, status = {}, 200
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        try:
+            services.save_theme(current_user, code=request.form.get("code", ""), position=request.form.get("position"),
+                                names={lang: request.form.get(f"name_{lang}", "") for lang in ("kk", "ru", "en")})  # fmt: skip
+        except ServiceError as error:
+            db.session.rollback()
+            errors, status = error.fields, error.status
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("calls.manage_themes"))
+    return render_template("calls/themes.html", themes=services.themes(), errors=errors, form=request.form), status

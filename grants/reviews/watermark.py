@@ -70,7 +70,7 @@ def stamp(pdf_bytes: bytes, text: str) -> bytes:
             stamp_page = stamps[_nearest(size, sizes)]
             page.merge_transformed_page(stamp_page, _placement(stamp_page, box, rotation))
             page.compress_content_streams()
-        # The replaced content streams and resource dictionaries stay behind unless dropped.
+        # The replaced content streams and the cloned stamp pages stay behind unless dropped.
         writer.compress_identical_objects(remove_duplicates=False, remove_unreferenced=True)
         out = io.BytesIO()
         writer.write(out)

@@ -20,7 +20,7 @@ def test_register_sends_a_verification_link_in_the_chosen_language_and_it_signs_
     [msg] = read_outbox(app)
     assert msg["To"] == "aigul@example.kz"
     assert msg.get_body(preferencelist=("html",)) is not None
-    link = link_in(msg, "/verify/")
+    link = link_in(msg, "/verify-email/")
     # Unverified: log-in is refused with a pointer to the email.
     refused = post_form(client, "/login", {"email": "aigul@example.kz", "password": NEW["password"]})
     assert refused.status_code == 403
@@ -31,7 +31,7 @@ def test_register_sends_a_verification_link_in_the_chosen_language_and_it_signs_
 
 def test_verification_link_used_twice_says_so(app, client):
     register(client)
-    path = link_in(read_outbox(app)[0], "/verify/").replace("http://localhost", "")
+    path = link_in(read_outbox(app)[0], "/verify-email/").replace("http://localhost", "")
     client.get(path)
     again = client.get(path, headers={"Accept-Language": "en"})
     assert again.status_code == 409
@@ -40,7 +40,7 @@ def test_verification_link_used_twice_says_so(app, client):
 
 def test_expired_verification_link_is_refused(app, client):
     register(client)
-    path = link_in(read_outbox(app)[0], "/verify/").replace("http://localhost", "")
+    path = link_in(read_outbox(app)[0], "/verify-email/").replace("http://localhost", "")
     token = db.session.execute(db.select(AccountToken)).scalar_one()
     token.expires_at = token.created_at - timedelta(seconds=1)
     db.session.commit()

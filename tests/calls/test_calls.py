@@ -207,3 +207,17 @@ def test_api_creates_patches_and_publishes(app, frozen, manager, client, users):
         client.post("/api/v1/calls", json=call_data(code="Z"), headers={"Authorization": f"Bearer {ngo}"}).status_code
         == 404
     )
+
+
+def test_managers_edit_the_theme_list(app, manager, client):
+    login(client, "manager@example.kz")
+    bad = post_form(client, "/manage/themes", {"code": "Soil!", "name_kk": "", "name_ru": "Почвы", "name_en": "Soil"})
+    assert bad.status_code == 422
+    ok = post_form(client, "/manage/themes", {"code": "soil", "name_kk": "Топырақ", "name_ru": "Почвы", "name_en": "Soil",
+                                              "position": "7"})  # fmt: skip
+    assert ok.status_code == 302
+    client.get("/language/kk")
+    assert "Топырақ" in client.get("/calls").get_data(as_text=True)  # offered in the filter at once
+    from grants.calls.models import Theme
+
+    assert db.session.get(Theme, "soil").name("kk") == "Топырақ"

@@ -3,11 +3,11 @@ applicant reads the breakdown of their score in Kazakh."""
 
 from conftest import PASSWORD
 from playwright.sync_api import expect
-from reviews.conftest import score_all
 
 from grants.extensions import db
 from grants.reviews import services
 from grants.reviews.models import Assignment
+from reviews.conftest import score_all
 
 
 def log_in(context, base, email):

@@ -1,12 +1,12 @@
 import pytest
 from conftest import PASSWORD, login, post_form, read_outbox
-from reviews.conftest import score_all
 
 from grants.applications.models import AccessLogEntry, Application
 from grants.core.errors import Conflict, ValidationFailed
 from grants.extensions import db
 from grants.reviews import services
 from grants.reviews.models import Assignment, Decision
+from reviews.conftest import score_all
 
 
 def eligible_all(stage):
@@ -79,7 +79,9 @@ def test_scores_outside_the_range_or_unknown_are_refused_and_submitted_reviews_l
     services.declare(assignment.reviewer, assignment, conflict=False)
     for scores in ({"relevance": 11}, {"beauty": 3}, {"relevance": "много"}):
         with pytest.raises(ValidationFailed):
-            services.save_review(assignment.reviewer, assignment, scores=scores, comments={}, overall_comment="", submit=False)
+            services.save_review(
+                assignment.reviewer, assignment, scores=scores, comments={}, overall_comment="", submit=False
+            )
         db.session.rollback()
     with pytest.raises(ValidationFailed) as incomplete:
         services.save_review(assignment.reviewer, assignment, scores={"relevance": 5}, comments={}, overall_comment="",
@@ -164,7 +166,10 @@ def test_review_api_flow(stage, client):
     first = mine[0]["id"]
     blocked = client.put(f"/api/v1/assignments/{first}/review", json={"scores": {"relevance": 5}}, headers=reviewer)
     assert blocked.status_code == 409
-    assert client.post(f"/api/v1/assignments/{first}/declaration", json={"conflict": False}, headers=reviewer).status_code == 200
+    assert (
+        client.post(f"/api/v1/assignments/{first}/declaration", json={"conflict": False}, headers=reviewer).status_code
+        == 200
+    )
     bad = client.put(f"/api/v1/assignments/{first}/review", json={"scores": {"relevance": 50}}, headers=reviewer)
     assert bad.status_code == 422
     ok = client.put(f"/api/v1/assignments/{first}/review", json={"scores": {"relevance": 5, "feasibility": 5, "impact": 3},
@@ -219,3 +224,26 @@ def test_appeal_within_the_window_once_and_public_counts(stage, app, client, fro
     client.get("/language/en")
     public = client.get(f"/calls/{stage.call.id}/results").get_data(as_text=True)
     assert "Appeals received: 1; upheld: 0; dismissed: 1; waiting: 0." in public
+
+
+def test_reviewer_downloads_are_stamped_blind_and_logged(stage, app, client):
+    import io
+
+    from pypdf import PdfReader
+
+    eligible_all(stage)
+    services.auto_assign(stage.manager, stage.call)
+    assignment = db.session.execute(db.select(Assignment).where(Assignment.application_id == stage.apps[1].id)
+                                    .order_by(Assignment.seat)).scalars().first()  # fmt: skip
+    login(client, assignment.reviewer.email)
+    assert client.get(f"/reviews/{assignment.id}/application.pdf").status_code == 404  # not before the declaration
+    services.declare(assignment.reviewer, assignment, conflict=False)
+    client.get("/language/en")
+    response = client.get(f"/reviews/{assignment.id}/application.pdf")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert f"Reviewer {assignment.seat}" in text and "Lead 1" not in text
+    actions = (
+        db.session.execute(db.select(AccessLogEntry.action).filter_by(application_id=stage.apps[1].id)).scalars().all()
+    )
+    assert actions == ["pdf"]

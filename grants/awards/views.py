@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf.csrf import validate_csrf
+
+from ..accounts.models import Role
+from ..calls import rules as call_rules
+from ..consortia.rules import user_org_ids
+from ..core.access import role_required
+from ..core.errors import ServiceError
+from ..extensions import db
+from ..i18n import current_locale
+from . import rules, services
+
+bp = Blueprint("awards", __name__)
+
+
+def progress(award) -> list[tuple[str, float, float, float | None]]:
+    """(indicator, target, latest reported value, % of target)."""
+    latest = {}
+    for report in award.reports:
+        if report.status in ("submitted", "approved"):
+            latest.update(report.indicators or {})
+    out = []
+    for indicator in award.application.indicators:
+        target = float(indicator.target)
+        value = latest.get(indicator.name)
+        pct = round(100 * (value - float(indicator.baseline)) / (target - float(indicator.baseline)), 1) \
+            if value is not None and target != float(indicator.baseline) else None  # fmt: skip
+        out.append((indicator.name, target, value, pct))
+    return out
+
+
+@bp.app_context_processor
+def _helpers():
+    return {"award_progress": progress, "award_overdue": services.overdue}
+
+
+@bp.route("/manage/calls/<int:call_id>/awards", methods=["GET", "POST"])
+@role_required(Role.MANAGER, Role.ADMIN)
+def dashboard(call_id: int):
+    call = call_rules.get_call_or_404(call_id, current_user, "manage")
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        if request.form.get("action") == "create":
+            made = services.create_from_decisions(current_user, call)
+            flash(_("%(n)d awards created from the decisions.", n=len(made)), "success")
+        elif request.form.get("action") == "letters":
+            from worker.tasks import issue_letters
+
+            issue_letters.delay(call.id, current_user.id)
+            flash(_("The letters are being generated; this page shows the progress."), "success")
+        return redirect(
+            url_for(
+                "awards.dashboard", call_id=call.id, waiting="1" if request.form.get("action") == "letters" else None
+            )
+        )
+    awards = services.awards_of_call(call)
+    issued = sum(1 for a in awards if a.letter)
+    return render_template("awards/dashboard.html", call=call, awards=awards, issued=issued,
+                           waiting=request.args.get("waiting") == "1" and issued < len(awards),
+                           committed=sum(a.amount for a in awards), disbursed=sum(a.disbursed for a in awards))  # fmt: skip
+
+
+@bp.route("/manage/calls/<int:call_id>/awards.csv")
+@role_required(Role.MANAGER, Role.ADMIN)
+def export(call_id: int):
+    call = call_rules.get_call_or_404(call_id, current_user, "manage")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["agreement", "consortium", "lead", "region", "amount", "disbursed", "status", "overdue"])
+    for a in services.awards_of_call(call):
+        consortium = a.application.consortium
+        writer.writerow([a.agreement_number, consortium.name, consortium.lead.name, consortium.lead.region, a.amount,
+                         a.disbursed, a.status, "; ".join(services.overdue(a))])  # fmt: skip
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={call.code}-awards.csv"})  # fmt: skip
+
+
+@bp.route("/awards")
+@login_required
+def mine():
+    return render_template("awards/mine.html", awards=services.awards_of(current_user))
+
+
+@bp.route("/awards/<int:award_id>", methods=["GET", "POST"])
+@login_required
+def show(award_id: int):
+    award = rules.get_award_or_404(award_id, current_user)
+    status = 200
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        action = request.form.get("action", "")
+        try:
+            if action == "paid":
+                rules.get_award_or_404(award_id, current_user, "manage")
+                services.mark_paid(
+                    current_user, award, request.form.get("n", type=int), request.form.get("paid_on", "")
+                )
+            elif action == "letter":
+                rules.get_award_or_404(award_id, current_user, "manage")
+                services.issue_letter(current_user, award, request.form.get("language") or None)
+            elif action == "edit":
+                rules.get_award_or_404(award_id, current_user, "manage")
+                services.update(current_user, award, {k: request.form.get(k) for k in
+                                                      ("agreement_number", "amount", "starts_on", "ends_on")}
+                                | {"percents": request.form.getlist("percent")})  # fmt: skip
+            elif action == "report":
+                rules.get_award_or_404(award_id, current_user, "report")
+                kind = request.form.get("kind", "")
+                names = [i.name for i in award.application.indicators]
+                services.submit_report(current_user, award, kind=kind, narrative=request.form.get("narrative", ""),
+                                       indicators={n: request.form.get(f"indicator-{i}") for i, n in enumerate(names)
+                                                   if request.form.get(f"indicator-{i}")},
+                                       version=request.form.get("version"))  # fmt: skip
+            elif action in ("approve", "return"):
+                rules.get_award_or_404(award_id, current_user, "manage")
+                services.review_report(current_user, award, request.form.get("kind", ""), approve=action == "approve",
+                                       note=request.form.get("note", ""))  # fmt: skip
+            else:
+                abort(400)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(" ".join(m for ms in error.fields.values() for m in ms) or error.message, "error")
+            status = error.status
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("awards.show", award_id=award.id))
+    is_lead = award.application.consortium.lead_organization_id in user_org_ids(current_user)
+    return render_template(
+        "awards/show.html", award=award, manager=rules.can_manage(current_user), is_lead=is_lead
+    ), status
+
+
+@bp.route("/awards/<int:award_id>/letter.pdf")
+@login_required
+def letter(award_id: int):
+    award = rules.get_award_or_404(award_id, current_user)
+    current = award.letter
+    wanted = request.args.get("lang")
+    if current is None:
+        abort(404)
+    if wanted in ("kk", "ru", "en") and wanted != current.language:
+        from .letters import render_letter
+
+        data = render_letter(award, wanted, current.verification_code, current.version)
+    else:
+        data = services.letter_bytes(current)
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename=letter-{award.agreement_number.replace('/', '-')}.pdf",
+        "X-Content-Type-Options": "nosniff"})  # fmt: skip
+
+
+@bp.route("/verify/<code>")
+def verify(code: str):
+    """Public: confirms a letter's number, recipient, amount and SHA-256 — or says plainly
+    that the code is unknown or was superseded by a newer version."""
+    found = services.find_letter(code)
+    if found is None:
+        return render_template("awards/verify.html", letter=None, code=code[:40]), 404
+    from .models import Award
+
+    award = db.session.get(Award, found.award_id)
+    return render_template("awards/verify.html", letter=found, award=award, code=found.verification_code,
+                           locale=current_locale())  # fmt: skip

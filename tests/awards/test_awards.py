@@ -1,0 +1,137 @@
+import hashlib
+import io
+
+import pytest
+from conftest import PASSWORD, login, post_form
+from pypdf import PdfReader
+from reviews.conftest import score_all
+
+from grants.awards import services
+from grants.awards.letters import amount_in_words
+from grants.awards.models import Award
+from grants.core.errors import Conflict, ValidationFailed
+from grants.extensions import db
+from grants.reviews import services as reviews
+
+KAZAKH = "әғқңөұүһі"
+
+
+@pytest.fixture
+def awarded(stage):
+    lead_org = stage.apps[0].consortium.lead
+    lead_org.name = "«Аңғар» әйелдер қауымдастығы: Үміт, Өркен, Ұлытау, Һәм, Ізгілік"
+    stage.apps[0].title = "Таза Арал <img src='file:///etc/passwd'>"
+    db.session.commit()
+    for application in stage.apps:
+        reviews.set_eligibility(stage.manager, application, eligible=True, reason="")
+    reviews.auto_assign(stage.manager, stage.call)
+    score_all(stage, lambda a: {"relevance": 9, "feasibility": 8, "impact": 4})
+    reviews.decide(stage.manager, stage.call, apply_selection=True)
+    awards = services.create_from_decisions(stage.manager, stage.call)
+    return stage, awards
+
+
+def text_of(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+def test_letter_in_each_language_has_the_organization_and_the_amount_in_figures_and_words(awarded, language):
+    stage, awards = awarded
+    award = next(a for a in awards if a.application_id == stage.apps[0].id)
+    assert [t.amount for t in award.tranches] == [800_000, 800_000, 400_000]  # 40/40/20 % of 2 000 000
+    letter = services.issue_letter(stage.manager, award, language)
+    data = services.letter_bytes(letter)
+    assert hashlib.sha256(data).hexdigest() == letter.sha256
+    text = " ".join(text_of(data).split())
+    assert "Үміт, Өркен, Ұлытау" in text
+    assert "2 000 000" in text or "2,000,000" in text
+    words = amount_in_words(2_000_000, language)
+    assert words.split()[0] in text.lower()
+    assert {"kk": "екі миллион", "ru": "два миллиона", "en": "two million"}[language] in words
+    if language == "kk":
+        assert all(letter_ in text.lower() for letter_ in KAZAKH), [c for c in KAZAKH if c not in text.lower()]
+    assert "root:x:0:0" not in text
+    assert "file:///etc/passwd" in text.replace(" ", "")  # user text stays inert text (wrapped)
+
+
+def test_verify_page_confirms_the_hash_and_a_tampered_copy_differs(awarded, client):
+    stage, awards = awarded
+    letter = services.issue_letter(stage.manager, awards[0], "ru")
+    client.get("/language/en")
+    page = client.get(f"/verify/{letter.verification_code}").get_data(as_text=True)
+    main = page[page.find("<main") :]
+    assert "valid letter" in main, main[:2000]
+    assert letter.sha256 in main and awards[0].agreement_number in page
+    original = services.letter_bytes(letter)
+    tampered = original[:1000] + bytes([original[1000] ^ 1]) + original[1001:]  # one bit changed
+    assert hashlib.sha256(tampered).hexdigest() != letter.sha256
+    newer = services.issue_letter(stage.manager, awards[0], "kk")
+    old_page = client.get(f"/verify/{letter.verification_code}").get_data(as_text=True)
+    assert "was replaced" in old_page
+    assert newer.version == 2 and len(awards[0].letters) == 2
+    missing = client.get("/verify/NOSUCHCODE")
+    assert missing.status_code == 404 and "No letter has the code" in missing.get_data(as_text=True)
+
+
+def test_tranches_reports_and_bad_input(awarded):
+    stage, awards = awarded
+    award = awards[0]
+    services.mark_paid(stage.manager, award, 1, "2027-05-02")
+    with pytest.raises(Conflict):
+        services.mark_paid(stage.manager, award, 1, "2027-05-03")
+    db.session.rollback()
+    assert db.session.get(Award, award.id).status == "active"
+    lead = stage.leads[0]
+    with pytest.raises(ValidationFailed) as bad:
+        services.submit_report(lead, award, kind="interim", narrative="Жасалды", indicators={"Неизвестный": 5})
+    assert "indicators.Неизвестный" in bad.value.fields
+    db.session.rollback()
+    services.submit_report(lead, award, kind="interim", narrative="Жасалды", indicators={"Қатысушылар": 25})
+    with pytest.raises(ValidationFailed):
+        services.review_report(stage.manager, award, "interim", approve=False, note="")
+    db.session.rollback()
+    services.review_report(stage.manager, award, "interim", approve=True)
+    from grants.awards.views import progress
+
+    assert progress(award) == [("Қатысушылар", 40.0, 25.0, 62.5)]
+
+
+def test_a_grantee_cannot_open_another_award_and_the_api_matches(awarded, app, client):
+    stage, awards = awarded
+    mine = next(a for a in awards if a.application_id == stage.apps[0].id)
+    other = next(a for a in awards if a.application_id != stage.apps[0].id)
+    services.issue_letter(stage.manager, mine, None)
+    login(client, "lead0@example.kz")
+    assert client.get(f"/awards/{mine.id}").status_code == 200
+    assert client.get(f"/awards/{other.id}").status_code == 404
+    assert client.get(f"/awards/{mine.id}/letter.pdf?lang=en").data[:5] == b"%PDF-"
+    token = client.post("/api/v1/auth/token", json={"email": "lead0@example.kz", "password": PASSWORD}).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/v1/awards/{other.id}", headers=headers).status_code == 404
+    body = client.get(f"/api/v1/awards/{mine.id}", headers=headers).json
+    assert body["letter"]["sha256"] == mine.letter.sha256 and body["tranches"][0]["amount"] == 800_000
+    report = client.post(f"/api/v1/awards/{mine.id}/reports", headers=headers,
+                         json={"kind": "interim", "narrative": "Done", "indicators": [{"name": "Қатысушылар", "value": 10}]})  # fmt: skip
+    assert report.status_code == 201 and report.json["reports"][0]["submitted_at"]
+    manager = client.post("/api/v1/auth/token", json={"email": "manager@example.kz", "password": PASSWORD}).json[
+        "token"
+    ]
+    paid = client.post(f"/api/v1/awards/{mine.id}/tranches/1/paid", json={"paid_on": "2027-05-02"},
+                       headers={"Authorization": f"Bearer {manager}"})  # fmt: skip
+    assert paid.status_code == 200
+    twice = client.post(f"/api/v1/awards/{mine.id}/tranches/1/paid", json={"paid_on": "2027-05-02"},
+                        headers={"Authorization": f"Bearer {manager}"})  # fmt: skip
+    assert twice.status_code == 409
+
+
+def test_the_dashboard_generates_all_letters_as_a_job(awarded, client):
+    stage, awards = awarded
+    login(client, "manager@example.kz")
+    response = post_form(client, f"/manage/calls/{stage.call.id}/awards", {"action": "letters"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert all(db.session.get(Award, a.id).letter is not None for a in awards)
+    page = client.get(f"/manage/calls/{stage.call.id}/awards", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"of {len(awards)}" in page
+    assert client.get(f"/manage/calls/{stage.call.id}/awards.csv").get_data(as_text=True).count("\n") == len(awards) + 1
