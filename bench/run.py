@@ -72,8 +72,10 @@ def seed_round(db, *, subscribers: int, drafts: int) -> int:
     db.session.execute(sa.insert(Membership), [
         {"user_id": users[f"lead{i}@bench.kz"], "organization_id": orgs[f"NGO {i}"], "role": "owner", "created_at": NOW}
         for i in range(drafts)])  # fmt: skip
-    db.session.execute(sa.insert(Consortium), [
-        {"name": f"C{i}", "lead_organization_id": orgs[f"NGO {i}"], "created_at": NOW} for i in range(drafts)])
+    db.session.execute(
+        sa.insert(Consortium),
+        [{"name": f"C{i}", "lead_organization_id": orgs[f"NGO {i}"], "created_at": NOW} for i in range(drafts)],
+    )
     consortia = dict(db.session.execute(sa.select(Consortium.name, Consortium.id)).all())
     db.session.execute(sa.insert(ConsortiumMember), [
         {"consortium_id": consortia[f"C{i}"], "organization_id": orgs[f"NGO {i}"], "role": "lead", "confirmed_at": NOW,
@@ -94,8 +96,8 @@ def _ok(i: int) -> bool:
 
 def bench_scan(results: dict) -> None:
     from grants import create_app
-    from grants.alerts.models import Notification
     from grants.alerts import services as _alerts  # noqa: F401  (registers the alert kinds)
+    from grants.alerts.models import Notification
     from grants.alerts.registry import scan
     from grants.extensions import db
 
@@ -118,7 +120,9 @@ def bench_scan(results: dict) -> None:
                 again = time.perf_counter()
                 repeat = scan(at + timedelta(minutes=15)).claimed
                 again = time.perf_counter() - again
-                counts = dict(db.session.execute(sa.select(Notification.kind, sa.func.count()).group_by(Notification.kind)).all())
+                counts = dict(
+                    db.session.execute(sa.select(Notification.kind, sa.func.count()).group_by(Notification.kind)).all()
+                )
                 db.session.remove()
                 db.engine.dispose()
         results["alert_scan"] = {
@@ -150,12 +154,46 @@ def bench_ranking(results: dict) -> None:
                                     "max_ms": round(max(timings) * 1000, 1), "awards": outcome.awards}  # fmt: skip
 
 
+def bench_letters(results: dict) -> None:
+    """20 award letters through the real path (template, amount in words, QR, WeasyPrint)."""
+    from grants import create_app
+    from grants.demo import seed
+    from grants.extensions import db
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/letters.sqlite3", "SECRET_KEY": "bench",
+                          "TASKS_EAGER": True, "OUTBOX_DIR": tmp, "UPLOAD_DIR": tmp, "PASSWORD_HASHING": "fast"})  # fmt: skip
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade()
+            seed(only_if_empty=True)
+            from grants.awards.letters import render_letter
+            from grants.awards.models import Award
+
+            award = db.session.execute(db.select(Award)).scalars().first()
+            render_letter(award, "kk", "WARMUP", 1)
+            timings = []
+            for n in range(20):
+                started = time.perf_counter()
+                render_letter(award, ("kk", "ru", "en")[n % 3], f"CODE{n}", 1)
+                timings.append(time.perf_counter() - started)
+            db.session.remove()
+            db.engine.dispose()
+    results["letters"] = {"letters": 20, "seconds_per_letter": round(statistics.mean(timings), 3),
+                          "max_seconds": round(max(timings), 3)}  # fmt: skip
+
+
 def bench_pdf(results: dict) -> None:
     from grants import create_app
     from grants.core.pdf import html_to_pdf
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "bench"})
-    html = "<html><body><h1>Грант беру туралы хат</h1>" + "<p>Әсел Қайратқызы · ҮЕҰ · 5 000 000 ₸</p>" * 40 + "</body></html>"
+    html = (
+        "<html><body><h1>Грант беру туралы хат</h1>"
+        + "<p>Әсел Қайратқызы · ҮЕҰ · 5 000 000 ₸</p>" * 40
+        + "</body></html>"
+    )
     with app.app_context():
         html_to_pdf(html)  # warm up fonts
         timings = []
@@ -171,6 +209,7 @@ def main() -> int:
     results: dict = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     bench_ranking(results)
     bench_pdf(results)
+    bench_letters(results)
     bench_scan(results)
     out = Path(__file__).with_name("results.json")
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
@@ -180,7 +219,8 @@ def main() -> int:
         f"| alert scan, 20,000 subscribers + 2,000 drafts (first run, claims {scan_['claimed']}) | {scan_['first_scan_seconds']} s | — |",
         f"| alert scan again 15 minutes later (nothing new) | {scan_['repeat_scan_seconds']} s | — |",
         f"| ranking + selection, 2,000 applications | {results['ranking_selection']['median_ms']} ms median | ≤ 100 ms |",
-        f"| PDF rendering | {results['pdf']['seconds_per_document']} s per document | ≤ 0.15 s per letter |",
+        f"| one-page PDF rendering | {results['pdf']['seconds_per_document']} s per document | — |",
+        f"| award letters (20, kk/ru/en, with QR) | {results['letters']['seconds_per_letter']} s per letter | ≤ 0.15 s |",
     ]  # fmt: skip
     Path(__file__).with_name("results.md").write_text("\n".join(table) + "\n")
     print("\n".join(table))

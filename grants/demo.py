@@ -247,6 +247,12 @@ def _seed_review(users) -> None:
                                     comments={"relevance": "Актуально для региона.", "impact": "Показатели реалистичны."},
                                     overall_comment="Рекомендую с небольшими правками бюджета.", submit=True)  # fmt: skip
             reviews.decide(manager, call, apply_selection=True)
+            from .awards import services as awards
+
+            for n, award in enumerate(awards.create_from_decisions(manager, call)):
+                awards.issue_letter(manager, award)
+                if n == 0:
+                    awards.mark_paid(manager, award, 1, award.starts_on)
 
 
 def _evidence():

@@ -579,6 +579,8 @@ def public_results(call: Call) -> list[dict]:
             "merit": decision.explanation.get("merit"), "priority": decision.explanation.get("priority"),
             "final": decision.explanation.get("final"), "rank": decision.explanation.get("rank"),
             "against_selection": decision.against_selection, "justification": decision.justification,
+            "region": app.consortium.lead.region, "women_led": app.consortium.lead.women_led_verified,
+            "youth_led": app.consortium.lead.youth_led_verified,
         })  # fmt: skip
     return sorted(out, key=lambda r: r["rank"] or 0)
 
@@ -646,3 +648,17 @@ def _when(moment) -> str:
     from ..i18n import format_datetime
 
     return format_datetime(moment)
+
+
+def result_figures(rows: list[dict]) -> dict:
+    """Funded amounts by region and counts by verified women-/youth-led status (for charts)."""
+    funded = [r for r in rows if r["outcome"] == "award"]
+    by_region: dict[str, int] = {}
+    for r in funded:
+        by_region[r["region"]] = by_region.get(r["region"], 0) + r["amount"]
+    return {
+        "by_region": sorted(by_region.items(), key=lambda kv: -kv[1]),
+        "women_led": sum(1 for r in funded if r["women_led"]),
+        "youth_led": sum(1 for r in funded if r["youth_led"]),
+        "funded": len(funded),
+    }

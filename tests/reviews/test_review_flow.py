@@ -247,3 +247,16 @@ def test_reviewer_downloads_are_stamped_blind_and_logged(stage, app, client):
         db.session.execute(db.select(AccessLogEntry.action).filter_by(application_id=stage.apps[1].id)).scalars().all()
     )
     assert actions == ["pdf"]
+
+
+def test_public_results_as_page_chart_csv_and_json(stage, client):
+    eligible_all(stage)
+    services.auto_assign(stage.manager, stage.call)
+    score_all(stage, lambda a: {"relevance": 8, "feasibility": 8, "impact": 4})
+    services.decide(stage.manager, stage.call, apply_selection=True)
+    page = client.get(f"/calls/{stage.call.id}/results").get_data(as_text=True)
+    assert "<svg" in page and "Қызылорда облысы" in page or "Кызылординская область" in page
+    csv_text = client.get(f"/calls/{stage.call.id}/results.csv").get_data(as_text=True)
+    assert "SG-2027-1-0001" in csv_text and "award" in csv_text
+    data = client.get(f"/api/v1/public/calls/{stage.call.id}/results").json
+    assert {row["receipt"] for row in data["items"]} >= {"SG-2027-1-0001"}
