@@ -347,9 +347,24 @@ def appeals(call_id: int):
 def public_results(call_id: int):
     call = call_rules.get_call_or_404(call_id, current_user)
     appeals = [item for item, _app in services.appeals_of(call)]
-    return render_template(
-        "reviews/public_results.html", call=call, rows=services.public_results(call), appeals=appeals
-    )
+    rows = services.public_results(call)
+    return render_template("reviews/public_results.html", call=call, rows=rows, appeals=appeals,
+                           figures=services.result_figures(rows))  # fmt: skip
+
+
+@bp.route("/calls/<int:call_id>/results.csv")
+def public_results_csv(call_id: int):
+    """Open data: the public results as CSV (the same content as the API's JSON)."""
+    call = call_rules.get_call_or_404(call_id, current_user)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    columns = ["receipt", "title", "consortium", "lead", "region", "amount", "merit", "priority", "final", "rank", "outcome",
+               "against_selection", "justification"]  # fmt: skip
+    writer.writerow(columns)
+    for row in services.public_results(call):
+        writer.writerow([row[c] for c in columns])
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={call.code}-results.csv"})  # fmt: skip
 
 
 def _stamp_text(assignment) -> str:
