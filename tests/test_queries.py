@@ -24,7 +24,7 @@ def counting():
 
 
 def build(n: int, users, organization, manager):
-    """n consortia with submitted, reviewed and decided applications in one call."""
+    """n consortia with submitted applications in one call (assigned to reviewers below)."""
 
     from applications.conftest import complete
 
