@@ -58,7 +58,9 @@ def seed(only_if_empty: bool = True):
     _seed_calls(users["manager@demo.kz"])
     _seed_applications(users, aral, zhasyl)
     _seed_review(users)
-    return [(email, PASSWORD, ",".join(sorted(r.value for r in roles))) for email, _n, roles, _l in PEOPLE]
+    more = [(email, PASSWORD, "reviewer") for email, _n, _l in REVIEWERS]
+    more += [(f"{who}{n}@demo.kz", PASSWORD, "applicant") for n in range(3) for who in ("lead", "partner")]
+    return [(email, PASSWORD, ",".join(sorted(r.value for r in roles))) for email, _n, roles, _l in PEOPLE] + more
 
 
 CRITERIA = [
@@ -184,7 +186,7 @@ REVIEWERS = [("reviewer2@demo.kz", "Дина Абенова", "ru"), ("reviewer3
 
 def _seed_review(users) -> None:
     """Two past calls: SG-2026-3 is in review (assignments waiting for reviewer@demo.kz),
-    SG-2026-4 is decided (reviews, ranking, decisions, results)."""
+    SG-2026-5 is decided (reviews, ranking, decisions, awards with issued letters)."""
     from datetime import timedelta
 
     from .applications import services as applications

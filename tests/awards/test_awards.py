@@ -128,6 +128,7 @@ def test_a_grantee_cannot_open_another_award_and_the_api_matches(awarded, app, c
 def test_the_dashboard_generates_all_letters_as_a_job(awarded, client):
     stage, awards = awarded
     login(client, "manager@example.kz")
+    client.get("/language/en")
     response = post_form(client, f"/manage/calls/{stage.call.id}/awards", {"action": "letters"})
     assert response.status_code == 302
     db.session.expire_all()
