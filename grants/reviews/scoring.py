@@ -207,11 +207,26 @@ def rank(scored: list[Scored]) -> list[Scored]:
     return ordered
 
 
-def select(ordered: list[Scored], rules: Rules) -> Outcome:
-    """Greedy selection down the ranking under every cap; each skip gets its reason."""
+def select(ordered: list[Scored], rules: Rules, forced: dict[int, str] | None = None) -> Outcome:
+    """Greedy selection down the ranking under every cap; each skip gets its reason.
+
+    `forced` previews managers' overrides ({application id: "award" | "reject"}): forced awards
+    are funded first (they use budget, award and consortium slots), forced rejects are passed
+    over, and the greedy walk fills what is left."""
+    forced = forced or {}
     budget_left, awards = rules.envelope, 0
     per_consortium: dict[int, int] = {}
     for item in ordered:
+        if forced.get(item.application_id) == "award":
+            item.selected, item.reason = True, "override_award"
+            budget_left -= item.requested_amount
+            awards += 1
+            per_consortium[item.consortium_id] = per_consortium.get(item.consortium_id, 0) + 1
+    for item in ordered:
+        if item.application_id in forced:
+            if forced[item.application_id] != "award":
+                item.reason = "override_reject"
+            continue
         if not item.eligible:
             item.reason = "not_eligible"
         elif item.merit is None:
@@ -235,9 +250,9 @@ def select(ordered: list[Scored], rules: Rules) -> Outcome:
     return Outcome(ordered, rules.envelope - budget_left, budget_left, awards, per_consortium)
 
 
-def evaluate(candidates: list[Candidate], rules: Rules) -> Outcome:
+def evaluate(candidates: list[Candidate], rules: Rules, forced: dict[int, str] | None = None) -> Outcome:
     """Score, rank and select: the whole computation shown on the ranking screen."""
-    return select(rank([score(c, rules) for c in candidates]), rules)
+    return select(rank([score(c, rules) for c in candidates]), rules, forced)
 
 
 def shown(value: Fraction | None) -> str:

@@ -40,6 +40,8 @@ def _helpers():
         "pending": gettext("waiting for your declaration"), "declared": gettext("in progress"),
         "conflicted": gettext("conflict of interest"), "submitted": gettext("submitted"),
         "upheld": gettext("upheld"), "dismissed": gettext("dismissed"),
+        "override_award": gettext("awarded by a justified decision"),
+        "override_reject": gettext("rejected by a justified decision"),
     }  # fmt: skip
     checks = {"region": gettext("region is eligible"), "consortium_size": gettext("consortium size within limits"),
               "budget": gettext("budget within limits and equal to the request"),

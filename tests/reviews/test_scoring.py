@@ -150,6 +150,29 @@ def test_worked_example_ranking_and_selection():
     assert shown(outcome.items[0].final) == "100.00"
 
 
+# The override: the managers award 22 (C5, reserve because five consortia were already funded)
+# and reject 28, each with a written justification. Forced awards are funded first, so C5 takes
+# a consortium slot: 22 C5 ✓76. Then the walk:
+#  27 C7 ✓72  15 C4 ✓68  1 C1 ✓64  6 C2 ✓60 — five consortia: C5 C7 C4 C1 C2
+#  11 C3 ✗ max_consortia  12 C3 ✗ max_consortia  2 C1 ✓56  7 C2 ✓52  24 C6 ✗ max_consortia (50 ≤ 52)
+#  20 C5 ✓48  4 C1 ✓44  23 C6 ✗  19 C5 ✓40  3 C1 ✓36 (C1 now 4)  5 C1 ✗ consortium_cap  8 C2 ✓32
+#  14 C3 ✗  10 C2 ✓28 (C2 now 4)  25 C6 ✗  16 C4 ✓24  9 C2 ✗ consortium_cap  17 C4 ✓20  30 C7 ✓16
+#  29 C7 ✓12  13 C3 ✗  18 C4 ✓8 (C4 now 4)  28 override_reject  21 below_threshold  26 not_eligible
+# 18 grants, 72 000 000 ₸ used: the override moves C3 out entirely — why it must be justified.
+
+
+def test_worked_example_with_an_override():
+    candidates, rules = worked_example()
+    outcome = evaluate(candidates, rules, forced={22: "award", 28: "reject"})
+    reasons = {s.application_id: s.reason for s in outcome.items}
+    assert reasons[22] == "override_award" and reasons[28] == "override_reject"
+    assert sorted(a for a, s in ((s.application_id, s) for s in outcome.items) if s.selected) == [
+        1, 2, 3, 4, 6, 7, 8, 10, 15, 16, 17, 18, 19, 20, 22, 27, 29, 30]  # fmt: skip
+    assert {reasons[a] for a in (11, 12, 13, 14)} == {"max_consortia"}
+    assert (outcome.awards, outcome.budget_used, outcome.budget_left) == (18, 72_000_000, 8_000_000)
+    assert outcome.consortia == {5: 3, 7: 3, 4: 4, 1: 4, 2: 4}
+
+
 def test_worked_example_is_the_same_whatever_the_input_order():
     candidates, rules = worked_example()
     expected = [(s.application_id, s.reason) for s in evaluate(candidates, rules).items]
@@ -241,8 +264,16 @@ def test_ranking_is_deterministic_and_ordered(cands, rules, rnd):
 def test_every_skip_has_a_reason_and_greedy_never_skips_a_fundable_one(cands, rules):
     outcome = evaluate(cands, rules)
     for s in outcome.items:
-        assert s.reason in ("selected", "not_eligible", "no_reviews", "below_threshold", "budget", "max_awards",
-                            "consortium_cap", "max_consortia")  # fmt: skip
+        assert s.reason in (
+            "selected",
+            "not_eligible",
+            "no_reviews",
+            "below_threshold",
+            "budget",
+            "max_awards",
+            "consortium_cap",
+            "max_consortia",
+        )  # fmt: skip  (no overrides here)
     # Re-walk: at each skip for budget, the budget left then was really too small.
     left = rules.envelope
     for s in outcome.items:
