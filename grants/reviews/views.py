@@ -199,6 +199,15 @@ def stage(call_id: int):
             if request.form.get("action") == "assign":
                 report = services.auto_assign(current_user, call)
                 flash(_("%(n)d assignments made.", n=len(report.pairs)), "success")
+            elif request.form.get("action") in ("reassign", "reopen"):
+                assignment = db.session.get(Assignment, request.form.get("assignment_id", type=int) or 0)
+                if assignment is None or assignment.application.call_id != call.id:
+                    abort(404)
+                if request.form.get("action") == "reassign":
+                    services.reassign(current_user, assignment, request.form.get("reviewer_id", type=int) or 0)
+                else:
+                    services.reopen(current_user, assignment, request.form.get("reason", ""))
+                flash(_("Saved."), "success")
             else:
                 app = db.session.get(Application, request.form.get("application_id", type=int) or 0)
                 if app is None or app.call_id != call.id:
@@ -215,8 +224,10 @@ def stage(call_id: int):
                                    .order_by(Application.number)).scalars())  # fmt: skip
     assignments = list(db.session.execute(select(Assignment).where(Assignment.application_id.in_([a.id for a in apps]))
                                           .order_by(Assignment.application_id, Assignment.seat)).scalars())  # fmt: skip
+    from ..core import clock
+
     return render_template("reviews/stage.html", call=call, apps=apps, checks={a.id: services.checks(a) for a in apps},
-                           assignments=assignments, report=report)  # fmt: skip
+                           assignments=assignments, report=report, pool=services.reviewers(), now=clock.now())  # fmt: skip
 
 
 def _ranking_rows(call):

@@ -262,3 +262,20 @@ def test_public_results_as_page_chart_csv_and_json(stage, client):
     assert "SG-2027-1-0001" in csv_text and "award" in csv_text
     data = client.get(f"/api/v1/public/calls/{stage.call.id}/results").json
     assert {row["receipt"] for row in data["items"]} >= {"SG-2027-1-0001"}
+
+
+def test_manager_reassigns_and_reopens_from_the_stage_page(stage, client):
+    eligible_all(stage)
+    services.auto_assign(stage.manager, stage.call)
+    assignment = db.session.execute(db.select(Assignment).where(Assignment.application_id == stage.apps[2].id)
+                                    .order_by(Assignment.id)).scalars().first()  # fmt: skip
+    free = next(r for r in stage.reviewers if r.id not in {a.reviewer_id for a in db.session.execute(
+        db.select(Assignment).filter_by(application_id=stage.apps[2].id)).scalars()})  # fmt: skip
+    login(client, "manager@example.kz")
+    page = f"/manage/calls/{stage.call.id}/review"
+    post_form(client, page, {"action": "reassign", "assignment_id": str(assignment.id), "reviewer_id": str(free.id)})
+    db.session.expire_all()
+    assert db.session.execute(
+        db.select(Assignment).filter_by(application_id=stage.apps[2].id, reviewer_id=free.id)
+    ).scalar_one()
+    assert db.session.get(Assignment, assignment.id).status == "conflicted"  # the old seat is closed
