@@ -67,19 +67,38 @@ def dashboard(call_id: int):
                            committed=sum(a.amount for a in awards), disbursed=sum(a.disbursed for a in awards))  # fmt: skip
 
 
-@bp.route("/manage/calls/<int:call_id>/awards.csv")
+@bp.route("/manage/calls/<int:call_id>/awards.<fmt>")
 @role_required(Role.MANAGER, Role.ADMIN)
-def export(call_id: int):
+def export(call_id: int, fmt: str):
     call = call_rules.get_call_or_404(call_id, current_user, "manage")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["agreement", "consortium", "lead", "region", "amount", "disbursed", "status", "overdue"])
+    header = ["agreement", "consortium", "lead", "region", "amount", "disbursed", "status", "overdue", "indicators"]
+    rows = []
     for a in services.awards_of_call(call):
         consortium = a.application.consortium
-        writer.writerow([a.agreement_number, consortium.name, consortium.lead.name, consortium.lead.region, a.amount,
-                         a.disbursed, a.status, "; ".join(services.overdue(a))])  # fmt: skip
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={call.code}-awards.csv"})  # fmt: skip
+        indicators = "; ".join(f"{name}: {pct if pct is not None else '-'}%" for name, _t, _v, pct in progress(a))
+        rows.append([a.agreement_number, consortium.name, consortium.lead.name, consortium.lead.region, a.amount,
+                     a.disbursed, a.status, "; ".join(services.overdue(a)), indicators])  # fmt: skip
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={call.code}-awards.csv"})  # fmt: skip
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "awards"
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return Response(buffer.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename={call.code}-awards.xlsx"})  # fmt: skip
+    abort(404)
 
 
 @bp.route("/awards")

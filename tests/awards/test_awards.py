@@ -136,3 +136,17 @@ def test_the_dashboard_generates_all_letters_as_a_job(awarded, client):
     page = client.get(f"/manage/calls/{stage.call.id}/awards", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert f"of {len(awards)}" in page
     assert client.get(f"/manage/calls/{stage.call.id}/awards.csv").get_data(as_text=True).count("\n") == len(awards) + 1
+    assert client.get(f"/manage/calls/{stage.call.id}/awards.xlsx").data[:2] == b"PK"
+
+
+def test_manager_edits_the_award_until_the_letter_is_issued(awarded):
+    stage, awards = awarded
+    award = awards[0]
+    with pytest.raises(ValidationFailed):
+        services.update(stage.manager, award, {"percents": [50, 50, 10]})
+    db.session.rollback()
+    services.update(stage.manager, award, {"amount": 1_900_000, "percents": [50, 30, 20]})
+    assert [t.amount for t in award.tranches] == [950_000, 570_000, 380_000]
+    services.issue_letter(stage.manager, award, "ru")
+    with pytest.raises(Conflict):
+        services.update(stage.manager, award, {"amount": 1})
