@@ -48,7 +48,12 @@ run: $(STAMP) compile
 	$(BIN)/flask --app grants seed-demo --if-empty
 	$(BIN)/python -m grants.devserver
 
-test: $(STAMP) system-deps compile lint
+# axe-core (from the npm registry, pinned in package-lock.json) for the accessibility test.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+test: $(STAMP) system-deps compile lint node_modules/axe-core/axe.min.js
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
