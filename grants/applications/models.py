@@ -19,7 +19,9 @@ STATUSES = ("draft", "submitted", "withdrawn", "eligible", "ineligible", "in_rev
 class Application(db.Model):
     __tablename__ = "application"
     __table_args__ = (
-        UniqueConstraint("call_id", "consortium_id", name="uq_application_call_consortium"),
+        # A consortium may send several applications to one call (up to max_awards_per_consortium
+        # can be funded), so (call, consortium) is indexed, not unique.
+        Index("ix_application_call_consortium", "call_id", "consortium_id"),
         UniqueConstraint("call_id", "number", name="uq_application_call_number"),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
         CheckConstraint("requested_amount >= 0", name="requested_amount"),

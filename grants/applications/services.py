@@ -49,10 +49,6 @@ def create(actor, call: Call, consortium: Consortium, data: dict | None = None) 
         raise Forbidden(_("Only a member of the lead organization can start the application."), code="not_lead")
     if call_lifecycle.effective_status(call) != "published":
         raise Conflict(_("This call is not accepting applications."), code="call_not_open")
-    exists = db.session.execute(select(Application.id).filter_by(call_id=call.id, consortium_id=consortium.id)).first()
-    if exists:
-        raise Conflict(_("This consortium already has an application for this call."), code="application_exists",
-                       extra={"application_id": exists[0]})  # fmt: skip
     app = Application(call=call, consortium=consortium, created_by_id=actor.id, updated_by_id=actor.id,
                       language=getattr(actor, "locale", "ru"), partner_roles={}, declarations={}, updated_at=clock.now())  # fmt: skip
     db.session.add(app)

@@ -60,8 +60,6 @@ def apply(call_id: int):
             app = services.create(current_user, call, consortium)
         except ServiceError as error:
             db.session.rollback()
-            if error.code == "application_exists":
-                return redirect(url_for("applications.show", app_id=error.extra["application_id"]))
             flash(error.message, "error")
             return render_template("applications/apply.html", call=call, leading=leading), error.status
         return redirect(url_for("applications.section", app_id=app.id, section="summary"))

@@ -242,3 +242,8 @@ def test_writing_help_is_editable_per_call_and_language(app, world, client):
     assert "Әр шығынды бөлек жолға жазыңыз." in html
     other = lead.get(f"/applications/{world.app.id}/edit/summary").get_data(as_text=True)
     assert "Әр шығынды" not in other  # other sections keep the programme's default
+
+
+def test_a_consortium_may_send_several_applications_to_one_call(world):
+    second = services.create(world.lead_user, world.call, world.consortium)
+    assert second.id != world.app.id and second.consortium_id == world.app.consortium_id
