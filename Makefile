@@ -60,4 +60,5 @@ clean:
 	rm -rf $(VENV) instance .pytest_cache
 
 bench: $(STAMP) compile
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run.py

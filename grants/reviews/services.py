@@ -410,8 +410,14 @@ RANKED_STATUSES = ("eligible", "ineligible", "in_review", "reviewed", "awarded",
 
 def ranking(call: Call) -> tuple[scoring.Outcome, dict[int, Application]]:
     """The ranking screen's computation. A fixed number of queries, whatever the size."""
+    from sqlalchemy.orm import lazyload
+
+    # Only the application's own columns, its call and consortium (joined) are needed here; the
+    # row collections (budget, indicators, …) are not loaded, whatever the number of rows.
     apps = {a.id: a for a in db.session.execute(
-        select(Application).where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))).scalars()}  # fmt: skip
+        select(Application).options(lazyload(Application.budget_lines), lazyload(Application.indicators),
+                                    lazyload(Application.workplan), lazyload(Application.attachments))
+        .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))).scalars()}  # fmt: skip
     reviews: dict[int, list[dict]] = {}
     for app_id, scores in db.session.execute(
         select(Assignment.application_id, Review.scores).join(Review, Review.assignment_id == Assignment.id)

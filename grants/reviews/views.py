@@ -262,8 +262,11 @@ def ranking(call_id: int):
     outcome, apps, decisions = _ranking_rows(call)
     items = [i for i in outcome.items if not only or (only == "selected" and i.selected) or (only == "reserve" and i.reserve)
              or (only == "flagged" and i.flags)]  # fmt: skip
-    return render_template("reviews/ranking.html", call=call, outcome=outcome, items=items, apps=apps,
-                           decisions=decisions, show=only), status  # fmt: skip
+    per_page = 100  # the whole ranking is computed; the table shows it a hundred rows at a time
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    return render_template("reviews/ranking.html", call=call, outcome=outcome, items=items[(page - 1) * per_page:page * per_page],
+                           apps=apps, decisions=decisions, show=only, page=page, pages=pages), status  # fmt: skip
 
 
 @bp.route("/manage/calls/<int:call_id>/ranking.<fmt>")
