@@ -3,6 +3,7 @@ Every write and status change of the review stage lives here; views and the API 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
 
@@ -408,43 +409,54 @@ def rules_of(call: Call) -> scoring.Rules:
 RANKED_STATUSES = ("eligible", "ineligible", "in_review", "reviewed", "awarded", "reserve", "rejected")
 
 
-def ranking(call: Call) -> tuple[scoring.Outcome, dict[int, Application]]:
-    """The ranking screen's computation. A fixed number of queries, whatever the size."""
-    from sqlalchemy.orm import lazyload
+@dataclass(frozen=True)
+class RankedApplication:
+    """What the ranking screen shows of an application (plain columns, no ORM objects)."""
 
-    # Only the application's own columns, its call and consortium (joined) are needed here; the
-    # row collections (budget, indicators, …) are not loaded, whatever the number of rows.
-    apps = {a.id: a for a in db.session.execute(
-        select(Application).options(lazyload(Application.budget_lines), lazyload(Application.indicators),
-                                    lazyload(Application.workplan), lazyload(Application.attachments))
-        .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))).scalars()}  # fmt: skip
+    id: int
+    number: int | None
+    title: str
+    status: str
+    consortium_id: int
+    consortium_name: str
+
+
+def ranking(call: Call) -> tuple[scoring.Outcome, dict[int, RankedApplication]]:
+    """The ranking screen's computation: four column queries, whatever the size."""
+    rows = db.session.execute(
+        select(Application.id, Application.number, Application.title, Application.status, Application.consortium_id,
+               Consortium.name, Application.requested_amount, Application.submitted_at)
+        .join(Consortium, Consortium.id == Application.consortium_id)
+        .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))
+    ).all()  # fmt: skip
+    apps = {r[0]: RankedApplication(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows}
     reviews: dict[int, list[dict]] = {}
     for app_id, scores in db.session.execute(
         select(Assignment.application_id, Review.scores).join(Review, Review.assignment_id == Assignment.id)
-        .where(Assignment.application_id.in_(apps), Review.submitted_at.is_not(None)).order_by(Assignment.seat)
+        .join(Application, Application.id == Assignment.application_id)
+        .where(Application.call_id == call.id, Review.submitted_at.is_not(None)).order_by(Assignment.seat)
     ).all():  # fmt: skip
         reviews.setdefault(app_id, []).append(scores)
-    members: dict[int, list[tuple[ConsortiumMember, Organization]]] = {}
-    consortium_ids = {a.consortium_id for a in apps.values()}
-    for member, org in db.session.execute(
-        select(ConsortiumMember, Organization).join(Organization, Organization.id == ConsortiumMember.organization_id)
+    members: dict[int, list[scoring.Member]] = {}
+    funded_before = select(ConsortiumMember.organization_id).join(
+        Application, Application.consortium_id == ConsortiumMember.consortium_id).join(
+        Decision, Decision.application_id == Application.id).where(Decision.outcome == "award",
+                                                                  Application.call_id != call.id)  # fmt: skip
+    consortium_ids = select(Application.consortium_id).where(Application.call_id == call.id)
+    for consortium_id, role, org_id, women, youth, settlement, before in db.session.execute(
+        select(ConsortiumMember.consortium_id, ConsortiumMember.role, Organization.id, Organization.women_led_verified,
+               Organization.youth_led_verified, Organization.settlement, Organization.id.in_(funded_before))
+        .join(Organization, Organization.id == ConsortiumMember.organization_id)
         .where(ConsortiumMember.consortium_id.in_(consortium_ids))
     ).all():  # fmt: skip
-        members.setdefault(member.consortium_id, []).append((member, org))
-    funded_before = set(db.session.execute(
-        select(ConsortiumMember.organization_id).join(Application, Application.consortium_id == ConsortiumMember.consortium_id)
-        .join(Decision, Decision.application_id == Application.id)
-        .where(Decision.outcome == "award", Application.call_id != call.id)
-    ).scalars())  # fmt: skip
-    candidates = []
-    for app in apps.values():
-        facts = tuple(
-            scoring.Member(org.id, member.role == "lead", org.women_led_verified, org.youth_led_verified,
-                           org.settlement == "rural", org.id in funded_before)
-            for member, org in members.get(app.consortium_id, [])
-        )  # fmt: skip
-        candidates.append(scoring.Candidate(app.id, app.consortium_id, app.requested_amount, app.submitted_at,
-                                            app.status not in ("ineligible",), tuple(reviews.get(app.id, [])), facts))  # fmt: skip
+        members.setdefault(consortium_id, []).append(
+            scoring.Member(org_id, role == "lead", women, youth, settlement == "rural", bool(before))
+        )
+    candidates = [
+        scoring.Candidate(r[0], r[4], r[6], r[7], r[3] != "ineligible", tuple(reviews.get(r[0], [])),
+                          tuple(members.get(r[4], [])))
+        for r in rows
+    ]  # fmt: skip
     return scoring.evaluate(candidates, rules_of(call)), apps
 
 
@@ -513,6 +525,8 @@ def decide(actor, call: Call, decisions: list[dict] | None = None, *, apply_sele
             raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
     existing = {d.application_id: d for d in db.session.execute(
         select(Decision).where(Decision.application_id.in_([w[0] for w in wanted]))).scalars()}  # fmt: skip
+    apps = {a.id: a for a in db.session.execute(
+        select(Application).where(Application.id.in_([w[0] for w in wanted]))).scalars()}  # fmt: skip
     made = []
     now = clock.now()
     for app_id, result, justification in wanted:

@@ -277,7 +277,7 @@ def export(call_id: int, fmt: str):
     header = ["rank", "receipt", "application_id", "consortium", "title", "requested", "merit", "priority", "final",
               "flags", "selected", "reason", "decision"]  # fmt: skip
     rows = [[i.rank, f"{call.code}-{(apps[i.application_id].number or 0):04d}", i.application_id,
-             apps[i.application_id].consortium.name, apps[i.application_id].title, i.requested_amount, scoring.shown(i.merit),
+             apps[i.application_id].consortium_name, apps[i.application_id].title, i.requested_amount, scoring.shown(i.merit),
              scoring.shown(i.priority), scoring.shown(i.final), " ".join(i.flags), "yes" if i.selected else "no", i.reason,
              decisions[i.application_id].outcome if i.application_id in decisions else ""] for i in outcome.items]  # fmt: skip
     if fmt == "csv":
