@@ -21,10 +21,13 @@ def site(app, live_server, users, organization, manager, frozen):
 
     call = calls.create(manager, call_data())
     calls.publish(manager, call)
+    users("reviewer@example.kz", role="reviewer")
     lead, partner = users("lead@example.kz", locale="kk"), users("partner@example.kz")
     lead_org = organization(lead, public_profile="y")
     partner_org = organization(partner, name="P", bin=complete_bin("21054000888"))
-    consortium = consortia.create(lead, name="C", lead_organization_id=lead_org.id, partner_organization_ids=[partner_org.id])
+    consortium = consortia.create(
+        lead, name="C", lead_organization_id=lead_org.id, partner_organization_ids=[partner_org.id]
+    )
     consortia.respond(partner, consortium, organization_id=partner_org.id, accept=True)
     application = applications.create(lead, call, consortium)
 
@@ -65,4 +68,20 @@ def test_no_serious_accessibility_violations(browser, site):
         page.goto(base + path)
         found[path] = violations(page)
     context.close()
+    for email, paths in (
+        ("reviewer@example.kz", ["/reviews", "/reviewer/profile"]),
+        ("manager@example.kz", ["/manage/calls", f"/manage/calls/{call.id}", f"/manage/calls/{call.id}/review",
+                                f"/manage/calls/{call.id}/ranking", f"/manage/calls/{call.id}/awards",
+                                "/manage/organizations", "/manage/reviewers"]),
+    ):  # fmt: skip
+        context = browser.new_context(bypass_csp=True, locale="ru-RU")
+        page = context.new_page()
+        page.goto(base + "/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+        for path in paths:
+            page.goto(base + path)
+            found[path] = violations(page)
+        context.close()
     assert {path: v for path, v in found.items() if v} == {}
