@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,6 +10,7 @@ from ..calls import rules as call_rules
 from ..consortia.rules import user_org_ids
 from ..core.access import role_required
 from ..core.errors import ServiceError
+from ..core.export import table_response
 from ..extensions import db
 from ..i18n import current_locale
 from . import rules, services
@@ -78,27 +76,7 @@ def export(call_id: int, fmt: str):
         indicators = "; ".join(f"{name}: {pct if pct is not None else '-'}%" for name, _t, _v, pct in progress(a))
         rows.append([a.agreement_number, consortium.name, consortium.lead.name, consortium.lead.region, a.amount,
                      a.disbursed, a.status, "; ".join(services.overdue(a)), indicators])  # fmt: skip
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(rows)
-        return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename={call.code}-awards.csv"})  # fmt: skip
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "awards"
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-        buffer = io.BytesIO()
-        book.save(buffer)
-        return Response(buffer.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename={call.code}-awards.xlsx"})  # fmt: skip
-    abort(404)
+    return table_response(f"{call.code}-awards", header, rows, fmt)
 
 
 @bp.route("/awards")

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -16,6 +13,7 @@ from ..applications.sections import CATEGORIES
 from ..calls import rules as call_rules
 from ..core.access import role_required
 from ..core.errors import ServiceError
+from ..core.export import table_response
 from ..extensions import db
 from . import rules, scoring, services
 from .models import Assignment, Decision
@@ -280,27 +278,7 @@ def export(call_id: int, fmt: str):
              apps[i.application_id].consortium_name, apps[i.application_id].title, i.requested_amount, scoring.shown(i.merit),
              scoring.shown(i.priority), scoring.shown(i.final), " ".join(i.flags), "yes" if i.selected else "no", i.reason,
              decisions[i.application_id].outcome if i.application_id in decisions else ""] for i in outcome.items]  # fmt: skip
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(rows)
-        return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename={call.code}-ranking.csv"})  # fmt: skip
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "ranking"
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-        buffer = io.BytesIO()
-        book.save(buffer)
-        return Response(buffer.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename={call.code}-ranking.xlsx"})  # fmt: skip
-    abort(404)
+    return table_response(f"{call.code}-ranking", header, rows, fmt)
 
 
 # --- applicants and the public ---------------------------------------------------------------------
@@ -372,15 +350,10 @@ def public_results(call_id: int):
 def public_results_csv(call_id: int):
     """Open data: the public results as CSV (the same content as the API's JSON)."""
     call = call_rules.get_call_or_404(call_id, current_user)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     columns = ["receipt", "title", "consortium", "lead", "region", "amount", "merit", "priority", "final", "rank", "outcome",
                "against_selection", "justification"]  # fmt: skip
-    writer.writerow(columns)
-    for row in services.public_results(call):
-        writer.writerow([row[c] for c in columns])
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={call.code}-results.csv"})  # fmt: skip
+    rows = [[row[c] for c in columns] for row in services.public_results(call)]
+    return table_response(f"{call.code}-results", columns, rows, "csv")
 
 
 def _stamp_text(assignment) -> str:
