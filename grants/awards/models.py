@@ -85,6 +85,26 @@ class Report(db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     review_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
+    files: Mapped[list[ReportFile]] = relationship(
+        cascade="all, delete-orphan", order_by="ReportFile.id", lazy="selectin"
+    )
+
+
+class ReportFile(db.Model):
+    """A file attached to a report (photos, lists of participants, documents)."""
+
+    __tablename__ = "award_report_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("award_report.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(100))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
 
 class Letter(db.Model):
     """An issued award letter: stored PDF, its SHA-256 and a public verification code.

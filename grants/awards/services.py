@@ -229,16 +229,23 @@ def mark_paid(actor, award: Award, n: int, paid_on) -> Tranche:
     return tranche
 
 
-def submit_report(actor, award: Award, *, kind: str, narrative: str, indicators: dict, version=None) -> Report:
-    """A grantee's report; indicator names must be the project's own."""
+def _open_report(award: Award, kind: str) -> Report:
     report = next((r for r in award.reports if r.kind == kind), None)
     if report is None:
         raise ValidationFailed(_("Choose interim or final."), fields={"kind": [_("Not a valid choice.")]})
     if report.status in ("submitted", "approved"):
         raise Conflict(_("This report is already submitted."), code="report_submitted")
+    return report
+
+
+def save_report(actor, award: Award, *, kind: str, narrative: str, indicators: dict, version=None,
+                submit: bool = False) -> Report:  # fmt: skip
+    """Save a report draft (autosave and the Save button) or submit it. Indicator names must be
+    the project's own; a save based on an older version is refused, never overwrites."""
+    report = _open_report(award, kind)
     if version is not None and str(version) != str(report.version):
         raise Conflict(_("Someone else saved this report after you opened it. Reload it and try again."),
-                       code="stale_version")  # fmt: skip
+                       code="stale_version", extra={"current_version": report.version})  # fmt: skip
     known = {i.name for i in award.application.indicators}
     errors: dict[str, list[str]] = {}
     values = {}
@@ -246,19 +253,45 @@ def submit_report(actor, award: Award, *, kind: str, narrative: str, indicators:
         if name not in known:
             errors[f"indicators.{name}"] = [_("This is not one of the project's indicators.")]
             continue
+        if value in (None, ""):
+            continue
         try:
-            values[name] = float(str(value).replace(",", "."))
+            values[name] = float(str(value).replace(",", ".").replace(" ", ""))
         except ValueError:
             errors[f"indicators.{name}"] = [_("Please enter a number.")]
-    if not (narrative or "").strip():
+    if submit and not (narrative or "").strip():
         errors["narrative"] = [_("Describe what was done.")]
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
-    report.narrative, report.indicators = narrative.strip()[:20000], values
-    report.status, report.submitted_at, report.version = "submitted", clock.now(), report.version + 1
-    record(actor, "award.report_submitted", "award", award.id, after={"kind": kind})
+    report.narrative, report.indicators, report.version = (narrative or "").strip()[:20000], values, report.version + 1
+    if submit:
+        report.status, report.submitted_at = "submitted", clock.now()
+        record(actor, "award.report_submitted", "award", award.id, after={"kind": kind})
     db.session.commit()
     return report
+
+
+def submit_report(actor, award: Award, *, kind: str, narrative: str, indicators: dict, version=None) -> Report:
+    return save_report(
+        actor, award, kind=kind, narrative=narrative, indicators=indicators, version=version, submit=True
+    )
+
+
+def add_report_file(actor, award: Award, kind: str, upload) -> None:
+    """Photos and documents for a report: checked by content, 10 MB at most."""
+    from ..core import uploads
+    from .models import ReportFile
+
+    report = _open_report(award, kind)
+    if upload is None or not getattr(upload, "filename", ""):
+        raise ValidationFailed(_("Choose a file to upload."), fields={"file": [_("Choose a file to upload.")]})
+    if len(report.files) >= 30:
+        raise ValidationFailed(_("At most %(n)d attachments.", n=30), fields={"file": [_("Too many files.")]})
+    stored = uploads.store(upload, folder="reports")
+    report.files.append(ReportFile(filename=stored.filename, path=stored.path, size=stored.size, sha256=stored.sha256,
+                                   content_type=stored.content_type, uploaded_by_id=actor.id))  # fmt: skip
+    record(actor, "award.report_file_added", "award", award.id, after={"kind": kind, "sha256": stored.sha256})
+    db.session.commit()
 
 
 def review_report(actor, award: Award, kind: str, *, approve: bool, note: str = "") -> Report:

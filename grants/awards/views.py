@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
@@ -8,11 +8,12 @@ from flask_wtf.csrf import validate_csrf
 from ..accounts.models import Role
 from ..calls import rules as call_rules
 from ..consortia.rules import user_org_ids
+from ..core import clock
 from ..core.access import role_required
 from ..core.errors import ServiceError
 from ..core.export import table_response
 from ..extensions import db
-from ..i18n import current_locale
+from ..i18n import current_locale, display_zone
 from . import rules, services
 
 bp = Blueprint("awards", __name__)
@@ -90,6 +91,7 @@ def mine():
 def show(award_id: int):
     award = rules.get_award_or_404(award_id, current_user)
     status = 200
+    autosave = request.headers.get("X-Autosave") == "1"
     if request.method == "POST":
         validate_csrf(request.form.get("csrf_token"))
         action = request.form.get("action", "")
@@ -107,14 +109,24 @@ def show(award_id: int):
                 services.update(current_user, award, {k: request.form.get(k) for k in
                                                       ("agreement_number", "amount", "starts_on", "ends_on")}
                                 | {"percents": request.form.getlist("percent")})  # fmt: skip
-            elif action == "report":
+            elif action in ("report", "save"):
                 rules.get_award_or_404(award_id, current_user, "report")
-                kind = request.form.get("kind", "")
                 names = [i.name for i in award.application.indicators]
-                services.submit_report(current_user, award, kind=kind, narrative=request.form.get("narrative", ""),
-                                       indicators={n: request.form.get(f"indicator-{i}") for i, n in enumerate(names)
-                                                   if request.form.get(f"indicator-{i}")},
-                                       version=request.form.get("version"))  # fmt: skip
+                report = services.save_report(
+                    current_user, award, kind=request.form.get("kind", ""), narrative=request.form.get("narrative", ""),
+                    indicators={n: request.form.get(f"indicator-{i}") for i, n in enumerate(names)},
+                    version=request.form.get("version"), submit=action == "report",
+                )  # fmt: skip
+                if autosave:
+                    return jsonify(
+                        {
+                            "version": report.version,
+                            "saved_at": clock.now().astimezone(display_zone()).strftime("%H:%M"),
+                        }
+                    )
+            elif action == "report_file":
+                rules.get_award_or_404(award_id, current_user, "report")
+                services.add_report_file(current_user, award, request.form.get("kind", ""), request.files.get("file"))
             elif action in ("approve", "return"):
                 rules.get_award_or_404(award_id, current_user, "manage")
                 services.review_report(current_user, award, request.form.get("kind", ""), approve=action == "approve",
@@ -123,6 +135,10 @@ def show(award_id: int):
                 abort(400)
         except ServiceError as error:
             db.session.rollback()
+            if autosave:
+                return jsonify(
+                    {"error": {"code": error.code, "message": error.message, "fields": error.fields}}
+                ), error.status
             flash(" ".join(m for ms in error.fields.values() for m in ms) or error.message, "error")
             status = error.status
         else:
@@ -165,3 +181,21 @@ def verify(code: str):
     award = db.session.get(Award, found.award_id)
     return render_template("awards/verify.html", letter=found, award=award, code=found.verification_code,
                            locale=current_locale())  # fmt: skip
+
+
+@bp.route("/awards/<int:award_id>/reports/<kind>/files/<int:file_id>")
+@login_required
+def report_file(award_id: int, kind: str, file_id: int):
+    from ..core.uploads import absolute
+
+    award = rules.get_award_or_404(award_id, current_user)
+    report = next((r for r in award.reports if r.kind == kind), None)
+    item = next((f for f in report.files if f.id == file_id), None) if report else None
+    if item is None:
+        abort(404)
+    response = send_file(
+        absolute(item.path), mimetype=item.content_type, as_attachment=True, download_name=item.filename
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

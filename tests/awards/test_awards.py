@@ -150,3 +150,38 @@ def test_manager_edits_the_award_until_the_letter_is_issued(awarded):
     services.issue_letter(stage.manager, award, "ru")
     with pytest.raises(Conflict):
         services.update(stage.manager, award, {"amount": 1})
+
+
+def test_report_drafts_autosave_files_and_submission(awarded, app, client):
+    stage, awards = awarded
+    award = next(a for a in awards if a.application_id == stage.apps[0].id)
+    login(client, "lead0@example.kz")
+    page = client.get(f"/awards/{award.id}").get_data(as_text=True)
+    assert 'id="section-form"' in page and "autosave.js" in page
+    saved = post_form(client, f"/awards/{award.id}", {"action": "save", "kind": "interim", "version": "1",
+                                                      "narrative": "Жартылай", "indicator-0": "12"},
+                      headers={"X-Autosave": "1"})  # fmt: skip
+    assert saved.status_code == 200 and saved.json["version"] == 2
+    stale = post_form(client, f"/awards/{award.id}", {"action": "save", "kind": "interim", "version": "1",
+                                                      "narrative": "Ескі"}, headers={"X-Autosave": "1"})  # fmt: skip
+    assert stale.status_code == 409 and stale.json["error"]["code"] == "stale_version"
+    db.session.expire_all()
+    report = next(r for r in db.session.get(Award, award.id).reports if r.kind == "interim")
+    assert (report.status, report.narrative, report.indicators) == ("due", "Жартылай", {"Қатысушылар": 12.0})
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+    ok = post_form(client, f"/awards/{award.id}", {"action": "report_file", "kind": "interim",
+                                                   "file": (io.BytesIO(png), "фото.png")}, content_type="multipart/form-data")  # fmt: skip
+    assert ok.status_code == 302
+    bad = post_form(client, f"/awards/{award.id}", {"action": "report_file", "kind": "interim",
+                                                    "file": (io.BytesIO(b"MZ\x90\x00"), "photo.png")}, content_type="multipart/form-data")  # fmt: skip
+    assert bad.status_code == 415
+    db.session.expire_all()
+    report = next(r for r in db.session.get(Award, award.id).reports if r.kind == "interim")
+    [stored] = report.files
+    download = client.get(f"/awards/{award.id}/reports/interim/files/{stored.id}")
+    assert download.data == png and download.headers["X-Content-Type-Options"] == "nosniff"
+    submitted = post_form(client, f"/awards/{award.id}", {"action": "report", "kind": "interim", "version": "2",
+                                                          "narrative": "Бітті", "indicator-0": "30"})  # fmt: skip
+    assert submitted.status_code == 302
+    db.session.expire_all()
+    assert next(r for r in db.session.get(Award, award.id).reports if r.kind == "interim").status == "submitted"
