@@ -359,6 +359,16 @@ def browser():
         browser.close()
 
 
+def browser_login(context, base: str, email: str, password: str = PASSWORD):
+    """A new page in `context`, signed in through the real login form."""
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("main button[type=submit]")
+    return page
+
+
 @pytest.fixture
 def live_server():
     """Serve an app over real HTTP in a thread: live_server(app) -> base URL."""

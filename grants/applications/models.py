@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.db import UTCDateTime, utcnow
+from ..core.db import StoredFile, UTCDateTime, utcnow
 from ..extensions import db
 
 STATUSES = ("draft", "submitted", "withdrawn", "eligible", "ineligible", "in_review", "reviewed", "awarded",
@@ -118,19 +118,12 @@ class WorkplanItem(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
 
-class Attachment(db.Model):
+class Attachment(StoredFile, db.Model):
     __tablename__ = "attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(30), default="other", server_default="other")
-    filename: Mapped[str] = mapped_column(String(255))
-    path: Mapped[str] = mapped_column(String(300))
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
-    content_type: Mapped[str] = mapped_column(String(100))
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Submission(db.Model):

@@ -22,6 +22,7 @@ from ..consortia.rules import user_org_ids
 from ..core import clock, uploads
 from ..core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from ..core.urls import external_url
+from ..core.validation import FieldErrors, parse_integer
 from ..extensions import db
 from ..i18n import LANGUAGES, format_datetime
 from ..organizations.models import Membership
@@ -33,11 +34,6 @@ from .sections import CATEGORIES, DECLARATIONS, FIELD_SECTION, MAX_MONTHS
 TEXT_LIMITS = {"title": 300, "summary": 5000, "problem": 20000, "objectives": 20000, "activities": 20000}
 MAX_ROWS = 200
 MAX_ATTACHMENTS = 20
-
-
-class _Errors(dict):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
 
 
 # --- creating and saving ---------------------------------------------------------------
@@ -64,7 +60,7 @@ def _text(value) -> str:
     return str(value if value is not None else "").replace("\r\n", "\n").strip()
 
 
-def _decimal(value, field: str, errors: _Errors, *, positive: bool = False) -> Decimal | None:
+def _decimal(value, field: str, errors: FieldErrors, *, positive: bool = False) -> Decimal | None:
     try:
         number = Decimal(str(value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
     except (InvalidOperation, ValueError):
@@ -79,19 +75,7 @@ def _decimal(value, field: str, errors: _Errors, *, positive: bool = False) -> D
     return number.quantize(Decimal("0.01"))
 
 
-def _integer(value, field: str, errors: _Errors, *, low: int, high: int) -> int | None:
-    try:
-        number = int(str(value).replace(" ", "").replace("\u00a0", ""))
-    except (TypeError, ValueError):
-        errors.add(field, _("Please enter a whole number."))
-        return None
-    if not low <= number <= high:
-        errors.add(field, _("Please enter a number from %(low)d to %(high)d.", low=low, high=high))
-        return None
-    return number
-
-
-def _rows(value, field: str, errors: _Errors) -> list[dict]:
+def _rows(value, field: str, errors: FieldErrors) -> list[dict]:
     if not isinstance(value, list):
         errors.add(field, _("Must be a list."))
         return []
@@ -107,7 +91,7 @@ def _blank(row: dict) -> bool:
 
 def _clean(app: Application, data: dict) -> dict:
     """Validate the fields present in `data` (a partial save is allowed)."""
-    errors = _Errors()
+    errors = FieldErrors()
     out: dict = {}
     members = set(app.consortium.member_ids())
     for key, limit in TEXT_LIMITS.items():
@@ -118,7 +102,7 @@ def _clean(app: Application, data: dict) -> dict:
     if "requested_amount" in data:
         raw = data["requested_amount"]
         out["requested_amount"] = (
-            0 if _text(raw) == "" else _integer(raw, "requested_amount", errors, low=0, high=10**12)
+            0 if _text(raw) == "" else parse_integer(raw, "requested_amount", errors, low=0, high=10**12)
         )
     if "language" in data:
         out["language"] = data["language"] if data["language"] in LANGUAGES else None
@@ -141,7 +125,7 @@ def _clean(app: Application, data: dict) -> dict:
             if org_id not in members:
                 errors.add(f"{f}.organization_id", _("Choose an organization of the consortium."))
             quantity = _decimal(row.get("quantity"), f"{f}.quantity", errors, positive=True)
-            unit_cost = _integer(row.get("unit_cost"), f"{f}.unit_cost", errors, low=0, high=10**11)
+            unit_cost = parse_integer(row.get("unit_cost"), f"{f}.unit_cost", errors, low=0, high=10**11)
             lines.append({"category": category, "description": description, "organization_id": org_id,
                           "quantity": quantity, "unit_cost": unit_cost})  # fmt: skip
         out["budget_lines"] = lines
@@ -165,8 +149,8 @@ def _clean(app: Application, data: dict) -> dict:
             activity = _text(row.get("activity"))[:500]
             if not activity:
                 errors.add(f"{f}.activity", _("Describe the activity."))
-            start = _integer(row.get("start_month"), f"{f}.start_month", errors, low=1, high=MAX_MONTHS)
-            end = _integer(row.get("end_month"), f"{f}.end_month", errors, low=1, high=MAX_MONTHS)
+            start = parse_integer(row.get("start_month"), f"{f}.start_month", errors, low=1, high=MAX_MONTHS)
+            end = parse_integer(row.get("end_month"), f"{f}.end_month", errors, low=1, high=MAX_MONTHS)
             if start and end and end < start:
                 errors.add(f"{f}.end_month", _("The end month cannot be before the start month."))
             rows.append({"activity": activity, "start_month": start, "end_month": end})

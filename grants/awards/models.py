@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.db import UTCDateTime, utcnow
+from ..core.db import StoredFile, UTCDateTime, utcnow
 from ..extensions import db
 
 
@@ -90,20 +90,13 @@ class Report(db.Model):
     )
 
 
-class ReportFile(db.Model):
+class ReportFile(StoredFile, db.Model):
     """A file attached to a report (photos, lists of participants, documents)."""
 
     __tablename__ = "award_report_file"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("award_report.id", ondelete="CASCADE"), index=True)
-    filename: Mapped[str] = mapped_column(String(255))
-    path: Mapped[str] = mapped_column(String(300))
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
-    content_type: Mapped[str] = mapped_column(String(100))
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Letter(db.Model):

@@ -310,11 +310,12 @@ def review_report(actor, award: Award, kind: str, *, approve: bool, note: str = 
 
 
 def overdue(award: Award, today: date | None = None) -> list[str]:
+    """What is late, in the reader's language: an unpaid signature tranche, a report not in."""
     today = today or _today()
-    out = [
-        f"tranche {t.n}" for t in award.tranches if not t.paid_on and t.due_on < today and t.condition == "signature"
-    ]
-    out += [f"{r.kind} report" for r in award.reports if r.status in ("due", "returned") and r.due_on < today]
+    out = [_("Tranche %(n)d", n=t.n) for t in award.tranches
+           if not t.paid_on and t.due_on < today and t.condition == "signature"]  # fmt: skip
+    out += [_("Interim report") if r.kind == "interim" else _("Final report")
+            for r in award.reports if r.status in ("due", "returned") and r.due_on < today]  # fmt: skip
     return out
 
 

@@ -37,7 +37,10 @@ def progress(award) -> list[tuple[str, float, float, float | None]]:
 
 @bp.app_context_processor
 def _helpers():
-    return {"award_progress": progress, "award_overdue": services.overdue}
+    labels = {"due": _("not submitted yet"), "submitted": _("submitted"), "approved": _("approved"),
+              "returned": _("returned for changes")}  # fmt: skip
+    return {"award_progress": progress, "award_overdue": services.overdue,
+            "report_status": lambda code: labels.get(code, code)}  # fmt: skip
 
 
 @bp.route("/manage/calls/<int:call_id>/awards", methods=["GET", "POST"])

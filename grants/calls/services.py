@@ -15,6 +15,7 @@ from ..audit.services import changes, record
 from ..core import clock, uploads
 from ..core.db import on_commit
 from ..core.errors import Conflict, ValidationFailed
+from ..core.validation import FieldErrors, parse_integer
 from ..extensions import db
 from ..i18n import display_zone
 from ..organizations.reference import REGIONS
@@ -72,16 +73,11 @@ def to_dict(call: Call) -> dict:
     return data
 
 
-class _Errors(dict):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
-
-
 def _text(value, limit: int) -> str:
     return str(value or "").strip()[:limit]
 
 
-def _multilingual(value, field: str, errors: _Errors, *, required: bool, limit: int) -> dict:
+def _multilingual(value, field: str, errors: FieldErrors, *, required: bool, limit: int) -> dict:
     if not isinstance(value, dict):
         value = {}
     out = {lang: _text(value.get(lang), limit) for lang in LANGS}
@@ -90,22 +86,7 @@ def _multilingual(value, field: str, errors: _Errors, *, required: bool, limit: 
     return out
 
 
-def _integer(value, field: str, errors: _Errors, *, low: int, high: int) -> int | None:
-    if isinstance(value, bool) or value in (None, ""):
-        errors.add(field, _("This field is required."))
-        return None
-    try:
-        number = int(str(value).replace(" ", "").replace("\u00a0", ""))
-    except (TypeError, ValueError):
-        errors.add(field, _("Please enter a whole number."))
-        return None
-    if not low <= number <= high:
-        errors.add(field, _("Please enter a number from %(low)d to %(high)d.", low=low, high=high))
-        return None
-    return number
-
-
-def _number(value, field: str, errors: _Errors, *, low: float, high: float) -> float | None:
+def _number(value, field: str, errors: FieldErrors, *, low: float, high: float) -> float | None:
     try:
         number = float(str(value).replace(",", "."))
     except (TypeError, ValueError):
@@ -117,7 +98,7 @@ def _number(value, field: str, errors: _Errors, *, low: float, high: float) -> f
     return number
 
 
-def parse_time(value, field: str, errors: _Errors) -> datetime | None:
+def parse_time(value, field: str, errors: FieldErrors) -> datetime | None:
     """ISO 8601; a time without an offset is Astana time (what managers type)."""
     if isinstance(value, datetime):
         moment = value
@@ -134,7 +115,7 @@ def parse_time(value, field: str, errors: _Errors) -> datetime | None:
 
 def clean(data: dict, *, current: Call | None = None) -> dict:
     """Every rule of a call validated together; ValidationFailed lists each problem by field."""
-    errors = _Errors()
+    errors = FieldErrors()
     out: dict = {}
     code = _text(data.get("code"), 60)
     if not CODE_RE.match(code):
@@ -147,7 +128,7 @@ def clean(data: dict, *, current: Call | None = None) -> dict:
         errors.add("currency", _("A three-letter currency code, e.g. KZT."))
     out["currency"] = currency
     for key in ("envelope", "min_amount", "max_amount"):
-        out[key] = _integer(data.get(key), key, errors, low=0, high=10**13)
+        out[key] = parse_integer(data.get(key), key, errors, low=0, high=10**13)
     if out["envelope"] is not None and out["envelope"] <= 0:
         errors.add("envelope", _("The envelope must be more than zero."))
     if None not in (out["min_amount"], out["max_amount"]) and out["min_amount"] > out["max_amount"]:
@@ -172,7 +153,7 @@ def clean(data: dict, *, current: Call | None = None) -> dict:
         "max_awards_per_consortium": (1, 1000), "max_consortia": (1, 1000), "reviewers_per_application": (1, 10),
     }  # fmt: skip
     for key, (low, high) in limits.items():
-        out[key] = _integer(data.get(key, DEFAULTS[key]), key, errors, low=low, high=high)
+        out[key] = parse_integer(data.get(key, DEFAULTS[key]), key, errors, low=low, high=high)
     if None not in (out["consortium_min_members"], out["consortium_max_members"]) and (
         out["consortium_min_members"] > out["consortium_max_members"]
     ):
@@ -185,7 +166,7 @@ def clean(data: dict, *, current: Call | None = None) -> dict:
         offsets = [part for part in re.split(r"[,\s]+", offsets) if part]
     clean_offsets = []
     for item in offsets if isinstance(offsets, list) else [None]:
-        number = _integer(item, "alert_offsets_days", errors, low=1, high=365)
+        number = parse_integer(item, "alert_offsets_days", errors, low=1, high=365)
         if number is not None:
             clean_offsets.append(number)
     out["alert_offsets_days"] = sorted(set(clean_offsets), reverse=True)
@@ -198,9 +179,9 @@ def clean(data: dict, *, current: Call | None = None) -> dict:
                 errors.add("priority.basis", _("Choose 'lead' or 'majority'."))
             out["priority"][key] = value
         elif key.startswith("youth_age"):
-            out["priority"][key] = _integer(value, f"priority.{key}", errors, low=14, high=40)
+            out["priority"][key] = parse_integer(value, f"priority.{key}", errors, low=14, high=40)
         else:
-            out["priority"][key] = _integer(value, f"priority.{key}", errors, low=0, high=100)
+            out["priority"][key] = parse_integer(value, f"priority.{key}", errors, low=0, high=100)
     ages = (out["priority"]["youth_age_min"], out["priority"]["youth_age_max"])
     if None not in ages and ages[0] >= ages[1]:
         errors.add("priority.youth_age_max", _("The upper age must be above the lower age."))
@@ -217,7 +198,7 @@ def clean(data: dict, *, current: Call | None = None) -> dict:
     return out
 
 
-def _clean_criteria(rows, errors: _Errors) -> list[dict]:
+def _clean_criteria(rows, errors: FieldErrors) -> list[dict]:
     if not isinstance(rows, list) or not rows:
         errors.add("criteria", _("Add at least one criterion."))
         return []
@@ -231,8 +212,8 @@ def _clean_criteria(rows, errors: _Errors) -> list[dict]:
             errors.add(f"criteria.{i}.key", _("Each criterion needs its own key; '%(key)s' is used twice.", key=key))
         seen.add(key)
         title = _multilingual(row.get("title"), f"criteria.{i}.title", errors, required=True, limit=300)
-        weight = _integer(row.get("weight"), f"criteria.{i}.weight", errors, low=1, high=100)
-        max_score = _integer(row.get("max_score"), f"criteria.{i}.max_score", errors, low=1, high=100)
+        weight = parse_integer(row.get("weight"), f"criteria.{i}.weight", errors, low=1, high=100)
+        max_score = parse_integer(row.get("max_score"), f"criteria.{i}.max_score", errors, low=1, high=100)
         total += weight or 0
         out.append({"key": key, "title": title, "weight": weight, "max_score": max_score})
     if total != 100:

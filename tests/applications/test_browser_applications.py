@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, _truncate_pg, call_data
+from conftest import _truncate_pg, browser_login, call_data
 from playwright.sync_api import expect
 
 from grants.applications.models import Application, Submission
@@ -38,19 +38,10 @@ def site(make_app, pg_database, smtp_server, live_server, users, organization):
         yield app, base, inbox, call.id
 
 
-def log_in(context, base, email):
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    return page
-
-
 def test_offline_typing_is_kept_and_the_receipt_hash_matches(browser, site):
     app, base, inbox, call_id = site
     lead_ctx, partner_ctx = browser.new_context(), browser.new_context()
-    lead = log_in(lead_ctx, base, "lead@example.kz")
+    lead = browser_login(lead_ctx, base, "lead@example.kz")
     assert lead.locator("html").get_attribute("lang") == "kk"
 
     lead.goto(base + "/consortia/new")
@@ -63,7 +54,7 @@ def test_offline_typing_is_kept_and_the_receipt_hash_matches(browser, site):
     consortium_url = lead.url
     assert re.search(r"/consortia/\d+$", consortium_url)
 
-    partner = log_in(partner_ctx, base, "partner@example.kz")
+    partner = browser_login(partner_ctx, base, "partner@example.kz")
     partner.goto(consortium_url)
     partner.click("button[value=confirm]")
     assert partner.locator(".flash.success").count() == 1

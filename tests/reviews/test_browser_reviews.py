@@ -1,22 +1,13 @@
 """In Chromium: a reviewer declares no conflict, scores and submits; after the decision the
 applicant reads the breakdown of their score in Kazakh."""
 
-from conftest import PASSWORD
+from conftest import browser_login
 from playwright.sync_api import expect
 
 from grants.extensions import db
 from grants.reviews import services
 from grants.reviews.models import Assignment
 from reviews.conftest import score_all
-
-
-def log_in(context, base, email):
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    return page
 
 
 def test_reviewer_scores_and_the_applicant_reads_the_breakdown(browser, stage, app, live_server):
@@ -27,7 +18,7 @@ def test_reviewer_scores_and_the_applicant_reads_the_breakdown(browser, stage, a
     target = db.session.execute(db.select(Assignment).where(Assignment.application_id == stage.apps[1].id)
                                 .order_by(Assignment.seat)).scalars().first()  # fmt: skip
     reviewer_ctx = browser.new_context()
-    page = log_in(reviewer_ctx, base, target.reviewer.email)
+    page = browser_login(reviewer_ctx, base, target.reviewer.email)
     page.goto(base + "/reviews")
     page.click(f"a[href='/reviews/{target.id}']")
     expect(page.locator("h1")).to_be_visible()
@@ -53,7 +44,7 @@ def test_reviewer_scores_and_the_applicant_reads_the_breakdown(browser, stage, a
     services.decide(stage.manager, stage.call, apply_selection=True)
 
     applicant_ctx = browser.new_context()
-    page = log_in(applicant_ctx, base, "lead1@example.kz")  # a Kazakh-speaking lead
+    page = browser_login(applicant_ctx, base, "lead1@example.kz")  # a Kazakh-speaking lead
     page.goto(f"{base}/applications/{stage.apps[1].id}")
     page.click(f"a[href='/applications/{stage.apps[1].id}/result']")
     text = page.inner_text("main")
