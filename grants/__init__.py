@@ -13,9 +13,24 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class GrantsFlask(Flask):
+    """Flask with one unit of work per request: the view's services only flush, and the request
+    commits once when the answer is a success (< 400) or rolls back as a whole otherwise."""
+
+    def dispatch_request(self):
+        from .core.db import begin_unit, end_unit
+
+        begin_unit()
+        response = self.make_response(super().dispatch_request())
+        end_unit(success=response.status_code < 400)
+        return response
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     instance = Path(os.environ.get("GRANTS_INSTANCE_DIR") or ROOT / "instance")
-    app = Flask(
+    from .core import inputs
+
+    app = GrantsFlask(
         __name__,
         instance_path=str(instance),
         template_folder=str(ROOT / "templates"),
@@ -24,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config_module.from_environment(instance))
     if overrides:
         app.config.update(overrides)
+    inputs.init_app(app)  # before any route: bounded <int:> ids, safe JSON, refused NUL bytes
 
     from . import i18n, security
 

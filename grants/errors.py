@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -46,6 +47,18 @@ def handle_csrf(error: CSRFError):
     return render_template("error.html", status=400, message=message), 400
 
 
+def handle_integrity(error: Exception):
+    """A unique or check constraint refused the request's one commit: another request got there
+    first (a double click, two managers at once). Nothing of this request was stored."""
+    db.session.rollback()
+    message = _("Someone else changed this at the same moment, so nothing was saved. Please reload the page and try again.")
+    if _is_api():
+        from .api.core import error_response
+
+        return error_response(409, "conflict", message)
+    return render_template("error.html", status=409, message=message), 409
+
+
 def handle_unexpected(error: Exception):
     db.session.rollback()
     from flask import current_app
@@ -61,4 +74,5 @@ def handle_unexpected(error: Exception):
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(IntegrityError, handle_integrity)
     app.register_error_handler(Exception, handle_unexpected)

@@ -76,3 +76,78 @@ class StoredFile:
     content_type: Mapped[str] = mapped_column(String(100))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- one transaction per request or task ---------------------------------------------------------
+#
+# Services only flush. Inside a request (or a Celery task) the unit of work commits once at its
+# end, or rolls everything back when the answer is a refusal or an error. A service called on its
+# own (the CLI, the demo seeder, a test's set-up) owns its transaction instead: `transactional`
+# commits when the outermost service returns and rolls back when it raises. A service that calls
+# another therefore stays atomic either way.
+
+_UNIT_KEY = "unit_of_work"
+_DEPTH_KEY = "service_depth"
+
+
+def begin_unit() -> None:
+    """Mark the current app context as a unit of work (a request or a task) that commits once."""
+    from flask import g
+
+    g.setdefault(_UNIT_KEY, True)
+
+
+def in_unit() -> bool:
+    from flask import g, has_app_context
+
+    return has_app_context() and bool(g.get(_UNIT_KEY))
+
+
+def end_unit(*, success: bool) -> None:
+    """Commit (success) or roll back the unit's one transaction."""
+    if success:
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
+def transactional(fn: Callable) -> Callable:
+    """A service: flushes inside a unit of work; commits or rolls back when called on its own."""
+    from functools import wraps
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        if in_unit():
+            result = fn(*args, **kwargs)
+            db.session.flush()
+            return result
+        info = db.session.info
+        depth = info.get(_DEPTH_KEY, 0)
+        info[_DEPTH_KEY] = depth + 1
+        try:
+            result = fn(*args, **kwargs)
+            if depth == 0:
+                db.session.commit()
+            else:
+                db.session.flush()
+            return result
+        except BaseException:
+            if depth == 0:
+                db.session.rollback()
+            raise
+        finally:
+            db.session.info[_DEPTH_KEY] = depth
+
+    return wrapper
+
+
+def lock(obj):
+    """Take the row lock on `obj` (SELECT … FOR UPDATE) and reload it, so a check made after this
+    sees what concurrent transactions committed. SQLite serialises writers itself."""
+    db.session.refresh(obj, with_for_update=True)
+    return obj
+
+
+def locked_get(model, ident):
+    """The row with its lock taken, or None (for load-then-check-then-write)."""
+    return db.session.get(model, ident, with_for_update=True, populate_existing=True)
