@@ -1,4 +1,7 @@
-"""Celery bound to the Flask app (Flask's own pattern): every task runs in an app context."""
+"""Celery bound to the Flask app (Flask's own pattern): every task runs in an app context, as
+one unit of work: its services only flush, the task commits once when it returns and rolls
+everything back when it raises; emails and tasks it queues (core.db.on_commit) leave after
+that commit. (The alert sender commits its steps itself; see alerts.services.send.)"""
 
 from __future__ import annotations
 
@@ -11,8 +14,17 @@ from flask import Flask
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
+            from .core.db import begin_unit, end_unit
+
             with app.app_context():
-                return self.run(*args, **kwargs)
+                begin_unit()
+                try:
+                    result = self.run(*args, **kwargs)
+                except BaseException:
+                    end_unit(success=False)
+                    raise
+                end_unit(success=True)
+                return result
 
     broker = app.config["BROKER_URL"]
     transport_options: dict = {"visibility_timeout": 3600}

@@ -59,7 +59,7 @@ def seed(only_if_empty: bool = True):
     _seed_applications(users, aral, zhasyl)
     _seed_review(users)
     more = [(email, PASSWORD, "reviewer") for email, _n, _l in REVIEWERS]
-    more += [(f"{who}{n}@demo.kz", PASSWORD, "applicant") for n in range(3) for who in ("lead", "partner")]
+    more += [(f"{who}{n}@demo.kz", PASSWORD, "applicant") for n in range(4) for who in ("lead", "partner")]
     return [(email, PASSWORD, ",".join(sorted(r.value for r in roles))) for email, _n, roles, _l in PEOPLE] + more
 
 
@@ -186,7 +186,7 @@ REVIEWERS = [("reviewer2@demo.kz", "Дина Абенова", "ru"), ("reviewer3
 
 def _seed_review(users) -> None:
     """Two past calls: SG-2026-3 is in review (assignments waiting for reviewer@demo.kz),
-    SG-2026-5 is decided (reviews, ranking, decisions, awards with issued letters)."""
+    SG-2026-5 is decided (reviews, ranking, decisions, and an award in each state)."""
     from datetime import timedelta
 
     from .applications import services as applications
@@ -203,7 +203,7 @@ def _seed_review(users) -> None:
     now = clock.now().replace(minute=0, second=0, microsecond=0)
     teams = []
     for n, (region, name) in enumerate([("mangystau", "Каспий табиғаты"), ("pavlodar", "Ертіс жағалауы"),
-                                        ("abai", "Семей орманы")]):  # fmt: skip
+                                        ("abai", "Семей орманы"), ("akmola", "Бурабай көлдері")]):  # fmt: skip
         lead = accounts.create_user(email=f"lead{n}@demo.kz", password=PASSWORD, name=f"Lead {n}", roles={Role.APPLICANT},
                                     verified=True, locale="kk" if n % 2 else "ru")  # fmt: skip
         partner = accounts.create_user(email=f"partner{n}@demo.kz", password=PASSWORD, name=f"Partner {n}",
@@ -242,19 +242,49 @@ def _seed_review(users) -> None:
         reviews.auto_assign(manager, call)
         if decided:
             for assignment in reviews.assignments_of_call(call):
-                points = 9 - (assignment.application_id % 3) - assignment.seat % 2
+                points = 9 - (assignment.application_id % 3)
                 reviews.declare(assignment.reviewer, assignment, conflict=False)
                 reviews.save_review(assignment.reviewer, assignment,
                                     scores={"relevance": points, "feasibility": points - 1, "impact": points},
                                     comments={"relevance": "Актуально для региона.", "impact": "Показатели реалистичны."},
                                     overall_comment="Рекомендую с небольшими правками бюджета.", submit=True)  # fmt: skip
             reviews.decide(manager, call, apply_selection=True)
-            from .awards import services as awards
+            _seed_awards(manager, call, {lead_org.id: lead for lead, lead_org, _p, _o in teams})
 
-            for n, award in enumerate(awards.create_from_decisions(manager, call)):
-                awards.issue_letter(manager, award)
-                if n == 0:
-                    awards.mark_paid(manager, award, 1, award.starts_on)
+
+def _seed_awards(manager, call, leads: dict) -> None:
+    """One award in each state: letter not issued; letter issued and first tranche paid; interim
+    report submitted and waiting for the manager; completed (every report approved, every tranche
+    paid). Project periods are moved into the past first, so no payment is dated in the future."""
+    from datetime import timedelta
+
+    from .awards import issuing, payments
+    from .awards import services as awards
+
+    today = awards.today()
+    made = awards.create_from_decisions(manager, call)
+    periods = [None, (30, -330), (200, -160), (400, 40)]  # (start, end) in days before today
+    indicator = "Домохозяйства, сортирующие отходы"
+    for award, period in zip(made, periods, strict=False):
+        if period is None:
+            continue  # the letter is not issued yet: the award can still be edited
+        lead = leads[award.application.consortium.lead_organization_id]
+        awards.update(manager, award, {"starts_on": (today - timedelta(days=period[0])).isoformat(),
+                                       "ends_on": (today - timedelta(days=period[1])).isoformat()})  # fmt: skip
+        issuing.issue_letter(manager, award)
+        payments.mark_paid(manager, award, 1, min(award.starts_on, today))
+        if period[0] < 200:
+            continue
+        awards.submit_report(lead, award, kind="interim", indicators={indicator: 120},
+                             narrative="Обучено 40 волонтёров, открыто 3 пункта сбора из 5.")  # fmt: skip
+        if period[0] < 400:
+            continue  # waiting for the manager
+        awards.review_report(manager, award, "interim", approve=True)
+        payments.mark_paid(manager, award, 2, award.tranches[1].due_on)
+        awards.submit_report(lead, award, kind="final", indicators={indicator: 310},
+                             narrative="Пять сёл сортируют пластик и стекло; вывоз по договору с акиматом.")  # fmt: skip
+        awards.review_report(manager, award, "final", approve=True)
+        payments.mark_paid(manager, award, 3, today - timedelta(days=5))
 
 
 def _evidence():

@@ -82,6 +82,8 @@ def _base_config(url: str, instance: Path) -> dict:
         "UPLOAD_DIR": str(instance / "uploads"),
         "BROKER_DIR": str(instance / "broker"),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Explicit: Flask-Limiter keeps the last app's setting on its one global object otherwise.
+        "RATELIMIT_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": f"grants-test-{RUN_ID}-{uuid.uuid4().hex[:6]}",
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,

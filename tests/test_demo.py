@@ -1,5 +1,8 @@
 """`make run` seeds the demo: every stage of a round is there to look at."""
 
+import pytest
+from conftest import login
+
 from grants.extensions import db
 
 
@@ -14,5 +17,43 @@ def test_demo_seeds_every_stage_once(app):
     assert (
         statuses["SG-2027-3"] == "draft" and statuses["SG-2026-3"] == "in_review" and statuses["SG-2026-5"] == "decided"
     )
-    assert db.session.execute(db.select(db.func.count(Decision.id))).scalar() == 3
+    assert db.session.execute(db.select(db.func.count(Decision.id))).scalar() == 4
     assert seed(only_if_empty=True) is None  # a second start seeds nothing
+
+
+@pytest.fixture
+def demo(app):
+    from grants.demo import PASSWORD, seed
+
+    seed(only_if_empty=True)
+    return PASSWORD
+
+
+def test_demo_shows_an_award_in_each_state_and_every_award_page_answers(app, demo):
+    """Letter not issued, first tranche paid, a report waiting for the manager, completed; each
+    award's pages answer 200 to the manager and to its grantee."""
+    from grants.awards.models import Award
+
+    awards = db.session.execute(db.select(Award).order_by(Award.id)).scalars().all()
+    states = [
+        (a.letter is not None, [t.status for t in a.tranches], [r.status for r in a.reports], a.status) for a in awards
+    ]
+    assert states == [
+        (False, ["scheduled"] * 3, ["due", "due"], "pending_signature"),
+        (True, ["paid", "scheduled", "scheduled"], ["due", "due"], "active"),
+        (True, ["paid", "scheduled", "scheduled"], ["submitted", "due"], "active"),
+        (True, ["paid"] * 3, ["approved", "approved"], "completed"),
+    ]
+    manager = app.test_client()
+    login(manager, "manager@demo.kz", demo)
+    call_id = awards[0].application.call_id
+    assert manager.get(f"/manage/calls/{call_id}/awards").status_code == 200
+    for n, award in enumerate(awards):
+        grantee = app.test_client()
+        login(grantee, f"lead{n}@demo.kz", demo)
+        for client in (manager, grantee):
+            assert client.get(f"/awards/{award.id}").status_code == 200, (n, award.agreement_number)
+            if award.letter is not None:
+                assert client.get(f"/awards/{award.id}/letter.pdf").data[:5] == b"%PDF-"
+                assert client.get(f"/verify/{award.letter.verification_code}").status_code == 200
+        assert grantee.get("/awards").status_code == 200

@@ -68,19 +68,42 @@ def announce_call(call_id: int) -> int:
 
 @shared_task(name="grants.issue_letters")
 def issue_letters(call_id: int, actor_id: int) -> int:
-    """Issue the letter of every award of the call that has none (progress = letters so far)."""
+    """Issue the letter of every award of the call that has none (progress = letters so far).
+    Each award is locked and skipped when a letter exists, so a second job (a double click, a
+    redelivered message) issues nothing twice; outside a request each letter commits on its own."""
     from grants.accounts.models import User
-    from grants.awards import services
+    from grants.awards import issuing, services
     from grants.calls.models import Call
     from grants.extensions import db
 
     call, actor = db.session.get(Call, call_id), db.session.get(User, actor_id)
     issued = 0
     for award in services.awards_of_call(call):
-        if award.letter is None:
-            services.issue_letter(actor, award)
+        if award.letter is None and issuing.issue_letter(actor, award, seen_version=0) is not None:
             issued += 1
     return issued
+
+
+@shared_task(
+    name="grants.send_letter_email",
+    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_letter_email(message: dict) -> None:
+    """The award letter email, queued after the letter's commit; the PDF travels base64-encoded
+    (JSON-serialisable), decoded here."""
+    import base64
+
+    from grants.mail import deliver
+
+    attachments = [
+        {"filename": a["filename"], "content_type": a["content_type"], "data": base64.b64decode(a["data_base64"])}
+        for a in message.get("attachments", [])
+    ]
+    deliver(message | {"attachments": attachments})
 
 
 @shared_task(name="grants.ping")

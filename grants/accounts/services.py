@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from .. import mail
 from ..audit.services import record
-from ..core.db import utcnow
+from ..core.db import transactional, utcnow
 from ..core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from ..core.urls import external_url
 from ..extensions import db
@@ -108,6 +108,7 @@ def _send_verification(user: User) -> None:
     mail.send(user.email, "verify_email", user.locale, user=user, link=link, hours=48)
 
 
+@transactional
 def register(*, email: str, name: str, password: str, locale: str) -> User:
     """A new applicant account; unusable until the emailed link (48 h) is followed."""
     email = check_email(email)
@@ -133,14 +134,16 @@ def register(*, email: str, name: str, password: str, locale: str) -> User:
     db.session.flush()
     record(user, "user.registered", "user", user.id, after={"email": email, "locale": locale})
     _send_verification(user)
-    db.session.commit()
     return user
 
 
-def _use_token(token: str, purpose: TokenPurpose) -> AccountToken:
-    row = db.session.execute(
-        db.select(AccountToken).filter_by(token_hash=token_hash(token or ""), purpose=purpose)
-    ).scalar_one_or_none()
+def _use_token(token: str, purpose: TokenPurpose, *, consume: bool = True) -> AccountToken:
+    """The live token row, marked used (single use: the row is locked first, so two clicks on
+    the same link cannot both use it). `consume=False` only checks it."""
+    query = db.select(AccountToken).filter_by(token_hash=token_hash(token or ""), purpose=purpose)
+    if consume:
+        query = query.with_for_update(of=AccountToken)  # not the joined user row
+    row = db.session.execute(query).scalar_one_or_none()
     if row is None:
         raise ServiceError(
             _("This link is not valid. Please check that you copied it completely."), code="invalid_token"
@@ -149,26 +152,27 @@ def _use_token(token: str, purpose: TokenPurpose) -> AccountToken:
         raise Conflict(_("This link has already been used."), code="token_used")
     if row.expires_at < utcnow():
         raise ServiceError(_("This link has expired. Please ask for a new one."), code="token_expired")
-    row.used_at = utcnow()
+    if consume:
+        row.used_at = utcnow()
     return row
 
 
+@transactional
 def verify_email(token: str) -> User:
     row = _use_token(token, TokenPurpose.VERIFY_EMAIL)
     user = row.user
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
         record(user, "user.email_verified", "user", user.id)
-    db.session.commit()
     return user
 
 
+@transactional
 def resend_verification(email: str) -> None:
     """Sends a fresh link when such an unverified account exists; says nothing either way."""
     user = find_by_email(email)
     if user and not user.is_verified:
         _send_verification(user)
-        db.session.commit()
 
 
 def authenticate(email: str, password: str) -> User:
@@ -185,6 +189,7 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+@transactional
 def request_password_reset(email: str) -> None:
     """Emails a single-use link valid one hour; silent for unknown addresses."""
     user = find_by_email(email)
@@ -193,13 +198,11 @@ def request_password_reset(email: str) -> None:
         link = external_url("accounts.reset_password", token=token)
         mail.send(user.email, "reset_password", user.locale, user=user, link=link)
         record(user, "user.password_reset_requested", "user", user.id)
-        db.session.commit()
 
 
 def check_reset_token(token: str) -> None:
     """Validate without using the token (to show the form only for a live link)."""
-    _use_token(token, TokenPurpose.RESET_PASSWORD)
-    db.session.rollback()
+    _use_token(token, TokenPurpose.RESET_PASSWORD, consume=False)
 
 
 def _end_all_sessions(user: User) -> None:
@@ -211,6 +214,7 @@ def _end_all_sessions(user: User) -> None:
     )
 
 
+@transactional
 def reset_password(token: str, password: str) -> User:
     row = db.session.execute(
         db.select(AccountToken).filter_by(token_hash=token_hash(token or ""), purpose=TokenPurpose.RESET_PASSWORD)
@@ -224,10 +228,10 @@ def reset_password(token: str, password: str) -> User:
         user.email_verified_at = utcnow()
     _end_all_sessions(user)
     record(user, "user.password_reset", "user", user.id)
-    db.session.commit()
     return user
 
 
+@transactional
 def change_password(user: User, *, current: str, new: str) -> None:
     """Ends every session and API token of the user, this browser's too (the view signs
     this browser in again), so a stolen cookie stops working."""
@@ -239,6 +243,7 @@ def change_password(user: User, *, current: str, new: str) -> None:
     record(user, "user.password_changed", "user", user.id)
 
 
+@transactional
 def update_profile(user: User, *, name: str, locale: str) -> None:
     name = (name or "").strip()
     if not name:
@@ -250,15 +255,15 @@ def update_profile(user: User, *, name: str, locale: str) -> None:
     before = {"name": user.name, "locale": user.locale}
     user.name, user.locale = name[:200], locale
     record(user, "user.updated", "user", user.id, before=before, after={"name": name, "locale": locale})
-    db.session.commit()
 
 
+@transactional
 def set_locale(user: User, locale: str) -> None:
     if locale in LANGUAGES and user.locale != locale:
         user.locale = locale
-        db.session.commit()
 
 
+@transactional
 def create_user(*, email: str, password: str, name: str, roles, verified: bool, locale: str = "ru") -> User:
     """For set-up (CLI, demo data): any role, optionally verified."""
     email = check_email(email)
@@ -272,16 +277,15 @@ def create_user(*, email: str, password: str, name: str, roles, verified: bool, 
     db.session.add(user)
     db.session.flush()
     record(None, "user.created", "user", user.id, after={"email": email, "roles": sorted(user.roles)})
-    db.session.commit()
     return user
 
 
+@transactional
 def issue_api_token(user: User) -> tuple[str, datetime]:
     token, hashed = new_token()
     expires = utcnow() + current_app.config["API_TOKEN_LIFETIME"]
     db.session.add(ApiToken(token_hash=hashed, user_id=user.id, expires_at=expires))
     record(user, "api_token.issued", "user", user.id)
-    db.session.commit()
     return token, expires
 
 
@@ -292,9 +296,9 @@ def user_for_api_token(token: str) -> User | None:
     return row.user
 
 
+@transactional
 def revoke_api_token(token: str) -> None:
     row = db.session.execute(db.select(ApiToken).filter_by(token_hash=token_hash(token))).scalar_one_or_none()
     if row and row.revoked_at is None:
         row.revoked_at = utcnow()
         record(row.user, "api_token.revoked", "user", row.user_id)
-        db.session.commit()

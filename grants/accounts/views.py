@@ -100,8 +100,7 @@ def login():
             form.form_errors.append(error.message)
             status = 401 if error.status == 400 else error.status
         else:
-            start_session(user)
-            db.session.commit()
+            start_session(user)  # stored by the request's one commit
             response = redirect(safe_next(request.args.get("next"), url_for("organizations.mine")))
             response.set_cookie(LANGUAGE_COOKIE, user.locale, max_age=365 * 86400, samesite="Lax")
             return response
@@ -113,7 +112,6 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     end_session()
-    db.session.commit()
     _flash(_("You have logged out."), "info")
     return redirect(url_for("public.home"))
 
@@ -192,7 +190,6 @@ def change_password():
             apply_errors(form, error)
         else:
             start_session(user)  # this browser only; every other session has ended
-            db.session.commit()
             _flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=ProfileForm(obj=current_user), password_form=form), 422

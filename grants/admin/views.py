@@ -56,23 +56,27 @@ def outbox_message(name: str):
 @role_required(Role.ADMIN)
 def notifications():
     """The notification log: every announcement and alert, its status and any error."""
-    from ..alerts.models import STATUSES, Notification
+    from ..alerts import lifecycle, rules
+    from ..alerts.models import Notification
     from ..alerts.registry import KINDS
     from ..extensions import db
+
+    statuses = [str(s) for s in lifecycle.Status]
 
     kind = request.args.get("kind") or None
     status = request.args.get("status") or None
     query = db.select(Notification).order_by(Notification.id.desc())
     if kind in KINDS:
         query = query.where(Notification.kind == kind)
-    if status in STATUSES:
+    if status in statuses:
         query = query.where(Notification.status == status)
     counts = dict(
         db.session.execute(db.select(Notification.status, db.func.count()).group_by(Notification.status)).all()
     )
     page = db.paginate(query, per_page=100, error_out=False)
-    return render_template("admin/notifications.html", page=page, kinds=list(KINDS), statuses=STATUSES, kind=kind,
-                           status=status, counts=counts)  # fmt: skip
+    return render_template("admin/notifications.html", page=page, kinds=list(KINDS), statuses=statuses, kind=kind,
+                           status=status, counts=counts, status_label=lifecycle.label,
+                           can_resend=lambda note: rules.can_resend(current_user, note))  # fmt: skip
 
 
 @bp.route("/notifications/<int:note_id>/resend", methods=["POST"])
@@ -82,12 +86,17 @@ def resend(note_id: int):
 
     from ..alerts.models import Notification
     from ..alerts.services import resend as resend_one
+    from ..core.errors import ServiceError
     from ..extensions import db
 
     validate_csrf(request.form.get("csrf_token"))
     note = db.session.get(Notification, note_id)
     if note is None:
         abort(404)
-    resend_one(current_user, note)
-    flash(_("Queued for sending again."), "success")
+    try:
+        resend_one(current_user, note)
+    except ServiceError as error:  # already on its way (claimed or being sent): nothing changes
+        flash(error.message, "error")
+    else:
+        flash(_("Queued for sending again."), "success")
     return redirect(url_for("admin.notifications", status=request.args.get("status"), kind=request.args.get("kind")))

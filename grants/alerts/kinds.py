@@ -11,10 +11,13 @@ from sqlalchemy import select
 
 from .. import mail
 from ..accounts.models import User
+from ..applications import lifecycle as app_lifecycle
 from ..applications.models import Application
 from ..calls import lifecycle
+from ..calls import rules as call_rules
 from ..calls.models import Call
 from ..consortia.models import Consortium, ConsortiumMember
+from ..consortia.rules import lead_member_query
 from ..core.urls import external_url
 from ..extensions import db
 from ..organizations.models import Membership
@@ -22,14 +25,14 @@ from ..subscriptions.models import Subscription
 from .models import Notification
 from .registry import AlertKind, DueObject, register, unclaimed_prefix_filter
 
-UNSUBMITTED = ("draft", "withdrawn")
+UNSUBMITTED = app_lifecycle.EDITABLE  # drafts and withdrawn applications: not in the competition yet
 
 
 def open_calls(now: datetime) -> list[DueObject]:
     """Published calls whose first alert time has come and whose deadline has not."""
     calls = db.session.execute(
         select(Call).where(
-            Call.status == "published", Call.closes_at > now, Call.closes_at <= now + timedelta(days=366)
+            Call.status == lifecycle.Status.PUBLISHED, Call.closes_at > now, Call.closes_at <= now + timedelta(days=366)
         )
     ).scalars()
     out = []
@@ -43,7 +46,7 @@ def open_calls(now: datetime) -> list[DueObject]:
 def _call_for(note: Notification) -> Call | None:
     """The call, if the alert still applies: still published and its deadline unchanged."""
     call = db.session.get(Call, note.object_id)
-    if call is None or call.status != "published" or note.due_at is None or call.closes_at != note.due_at:
+    if call is None or not call_rules.can_apply(None, call) or note.due_at is None or call.closes_at != note.due_at:
         return None
     return call
 
@@ -95,9 +98,7 @@ register(AlertKind("deadline", open_calls, _subscribers, _render_subscriber, "su
 
 def _draft_owners(obj: DueObject, prefix: str) -> dict[str, str]:
     rows = db.session.execute(
-        select(User.email, User.locale).distinct()
-        .join(Membership, Membership.user_id == User.id)
-        .join(Consortium, Consortium.lead_organization_id == Membership.organization_id)
+        lead_member_query(User.email, User.locale).distinct()
         .join(Application, Application.consortium_id == Consortium.id)
         .where(Application.call_id == obj.object_id, Application.status.in_(UNSUBMITTED),
                User.disabled_at.is_(None), unclaimed_prefix_filter(User.email, prefix))
@@ -107,10 +108,8 @@ def _draft_owners(obj: DueObject, prefix: str) -> dict[str, str]:
 
 def _drafts_of(email: str, call_id: int) -> list[Application]:
     ids = (
-        select(Application.id)
-        .join(Consortium, Consortium.id == Application.consortium_id)
-        .join(Membership, Membership.organization_id == Consortium.lead_organization_id)
-        .join(User, User.id == Membership.user_id)
+        lead_member_query(Application.id)
+        .join(Application, Application.consortium_id == Consortium.id)
         .where(User.email == email, Application.call_id == call_id, Application.status.in_(UNSUBMITTED))
     )
     return list(
@@ -176,7 +175,7 @@ def _render_announcement(note: Notification) -> dict | None:
 
     call = db.session.get(Call, note.object_id)
     sub = db.session.execute(select(Subscription).filter_by(email=note.recipient)).scalar_one_or_none()
-    if call is None or not lifecycle.is_public(call) or sub is None or not sub.active:
+    if call is None or not call_rules.can_see(None, call) or sub is None or not sub.active:
         return None
     message = mail.render("call_announcement", note.language, call=call, link=external_url("calls.show", call_id=call.id),
                           unsubscribe=unsubscribe_url(sub))  # fmt: skip
@@ -190,11 +189,12 @@ register(AlertKind("announcement", lambda now: [], lambda obj, prefix: {}, _rend
 
 
 def _open_assignments(now: datetime) -> list[DueObject]:
+    from ..reviews.lifecycle import OPEN
     from ..reviews.models import Assignment
 
     rows = db.session.execute(
         select(Assignment.id, Assignment.due_at).where(
-            Assignment.status.in_(("pending", "declared")), Assignment.due_at > now,
+            Assignment.status.in_(OPEN), Assignment.due_at > now,
             Assignment.due_at <= now + timedelta(days=3),
         )
     ).all()  # fmt: skip
@@ -212,10 +212,11 @@ def _assigned_reviewer(obj: DueObject, prefix: str) -> dict[str, str]:
 
 
 def _render_review_due(note: Notification) -> dict | None:
+    from ..reviews.lifecycle import is_open
     from ..reviews.models import Assignment
 
     assignment = db.session.get(Assignment, note.object_id)
-    if assignment is None or assignment.status not in ("pending", "declared") or assignment.due_at != note.due_at:
+    if assignment is None or not is_open(assignment) or assignment.due_at != note.due_at:
         return None  # submitted, returned or rescheduled meanwhile
     days = max(1, math.ceil((assignment.due_at - note.claimed_at).total_seconds() / 86400))
     message = mail.render("review_due", note.language, assignment=assignment, days=days,
@@ -242,16 +243,18 @@ def _end_of(day) -> datetime:
 
 
 def _award_dates(now: datetime, *, overdue: bool) -> list[DueObject]:
+    from ..awards.lifecycle import AWARD_OPEN, REPORT_EDITABLE, TRANCHE_OVERDUE, TRANCHE_UNPAID
     from ..awards.models import Award, Report, Tranche
 
     out = []
+    tranche_statuses = TRANCHE_OVERDUE if overdue else TRANCHE_UNPAID  # the award page's one definition
     horizon = (now - timedelta(days=400)).date() if overdue else now.date()
     reports = db.session.execute(select(Report.id, Report.due_on).join(Award, Award.id == Report.award_id).where(
-        Report.status.in_(("due", "returned")), Report.due_on >= horizon, Report.due_on <= (now + timedelta(days=15)).date(),
-        Award.status.in_(("pending_signature", "active")))).all()  # fmt: skip
+        Report.status.in_(REPORT_EDITABLE), Report.due_on >= horizon, Report.due_on <= (now + timedelta(days=15)).date(),
+        Award.status.in_(AWARD_OPEN))).all()  # fmt: skip
     tranches = db.session.execute(select(Tranche.id, Tranche.due_on).join(Award, Award.id == Tranche.award_id).where(
-        Tranche.paid_on.is_(None), Tranche.due_on >= horizon, Tranche.due_on <= (now + timedelta(days=15)).date(),
-        Award.status.in_(("pending_signature", "active")))).all()  # fmt: skip
+        Tranche.status.in_(tranche_statuses), Tranche.due_on >= horizon, Tranche.due_on <= (now + timedelta(days=15)).date(),
+        Award.status.in_(AWARD_OPEN))).all()  # fmt: skip
     for kind, rows in (("award_report", reports), ("tranche", tranches)):
         for object_id, due_on in rows:
             due = _end_of(due_on)
@@ -273,17 +276,18 @@ def _grantees(obj: DueObject, prefix: str) -> dict[str, str]:
     _item, award = _award_of(obj.object_type, obj.object_id)
     if award is None:
         return {}
-    query = (select(User.email, User.locale).join(Membership, Membership.user_id == User.id)
-             .where(Membership.organization_id == award.application.consortium.lead_organization_id,
-                    unclaimed_prefix_filter(User.email, prefix)))  # fmt: skip
+    query = lead_member_query(User.email, User.locale, consortium=award.application.consortium).where(
+        unclaimed_prefix_filter(User.email, prefix))  # fmt: skip
     return dict(db.session.execute(query).all())
 
 
 def _render_grantee(note: Notification) -> dict | None:
+    from ..awards.lifecycle import REPORT_IN, TRANCHE_UNPAID
+
     item, award = _award_of(note.object_type, note.object_id)
     if award is None:
         return None
-    done = item.status in ("submitted", "approved") if note.object_type == "award_report" else item.paid_on is not None
+    done = item.status in REPORT_IN if note.object_type == "award_report" else item.status not in TRANCHE_UNPAID
     if done:
         return None
     overdue = note.offset_days == 3650

@@ -22,7 +22,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..core.db import transactional
 from ..extensions import db
+from .lifecycle import Status
 from .models import Notification, key_prefix
 
 
@@ -76,14 +78,16 @@ def _insert(rows: list[dict]) -> list[int]:
 
 
 def claim(kind: str, *, object_type: str, object_id: int, offset_days: int, due_at,
-          recipients: dict[str, str], now: datetime, status: str = "claimed") -> list[int]:  # fmt: skip
-    """Insert one row per recipient unless its key exists; return the ids this call claimed."""
+          recipients: dict[str, str], now: datetime, status: Status = Status.CLAIMED) -> list[int]:  # fmt: skip
+    """Insert one row per recipient unless its key exists; return the ids this call claimed.
+    A row is born `claimed` (or `skipped`, for an alert missed during an outage); from then on
+    only the notification lifecycle moves it."""
     if not recipients:
         return []
     prefix = key_prefix(kind, object_type, object_id, offset_days, due_at)
     rows = [
         {"key": prefix + email.lower(), "kind": kind, "object_type": object_type, "object_id": object_id,
-         "offset_days": offset_days, "due_at": due_at, "recipient": email, "language": language, "status": status,
+         "offset_days": offset_days, "due_at": due_at, "recipient": email, "language": language, "status": str(status),
          "attempts": 0, "claimed_at": now}
         for email, language in recipients.items()
     ]  # fmt: skip
@@ -97,8 +101,10 @@ class ScanResult:
     lines: list[str] = field(default_factory=list)
 
 
+@transactional
 def scan(now: datetime, *, dry_run: bool = False) -> ScanResult:
-    """Claim every alert due at `now` (commit), return the ids to send."""
+    """Claim every alert due at `now`, return the ids to send (the caller sends them once the
+    claims are committed)."""
     result = ScanResult()
     for kind in KINDS.values():
         for obj in kind.objects(now):
@@ -117,9 +123,7 @@ def scan(now: datetime, *, dry_run: bool = False) -> ScanResult:
             for offset in older:  # missed during an outage: recorded as skipped, never sent late
                 result.skipped += len(claim(kind.name, object_type=obj.object_type, object_id=obj.object_id,
                                             offset_days=offset, due_at=obj.due_at, recipients=recipients, now=now,
-                                            status="skipped"))  # fmt: skip
-    if not dry_run:
-        db.session.commit()
+                                            status=Status.SKIPPED))  # fmt: skip
     return result
 
 
@@ -128,9 +132,9 @@ def stale(now: datetime, *, claimed_after: timedelta = timedelta(minutes=10),
     """Claims whose send never happened (a worker died, a message was lost): send them again."""
     rows = db.session.execute(
         select(Notification.id).where(
-            ((Notification.status == "claimed") & (Notification.claimed_at < now - claimed_after)
+            ((Notification.status == Status.CLAIMED) & (Notification.claimed_at < now - claimed_after)
              & ((Notification.next_attempt_at.is_(None)) | (Notification.next_attempt_at < now - claimed_after)))
-            | ((Notification.status == "sending") & (Notification.attempted_at < now - sending_after))
+            | ((Notification.status == Status.SENDING) & (Notification.attempted_at < now - sending_after))
         )
     ).scalars()  # fmt: skip
     return list(rows)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import smtplib
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
 
 from .. import mail
-from ..calls import lifecycle
+from ..calls import rules as call_rules
 from ..calls.models import Call
 from ..core import clock
+from ..core.db import lock, on_commit, transactional
 from ..extensions import db
 from ..subscriptions.models import Subscription
-from . import kinds  # noqa: F401  (registers the alert kinds)
+from . import kinds, lifecycle  # noqa: F401  (kinds: registers the alert kinds)
 from .models import Notification
 from .registry import KINDS, claim, scan, stale
 
@@ -41,34 +42,40 @@ def _queue(ids: list[int]) -> None:
         send_notification.delay(note_id)
 
 
+@transactional
 def run_scan(now: datetime | None = None, *, dry_run: bool = False):
-    """The due-alert scan (beat every 15 minutes; `flask alerts scan --at`)."""
+    """The due-alert scan (beat every 15 minutes; `flask alerts scan --at`). The claims are sent
+    once they are committed, so a worker never looks for a row that is not there yet."""
     result = scan(now or clock.now(), dry_run=dry_run)
-    if not dry_run:
-        _queue(result.claimed)
+    if not dry_run and result.claimed:
+        claimed = list(result.claimed)
+        on_commit(lambda: _queue(claimed))
     return result
 
 
 def sweep(now: datetime | None = None) -> list[int]:
-    """Send again what was claimed but never sent (a crashed worker, a lost task)."""
+    """Send again what was claimed but never sent (a crashed worker, a lost task). It writes
+    nothing, so the sends are queued at once."""
     ids = stale(now or clock.now())
     _queue(ids)
     return ids
 
 
+@transactional
 def announce_call(call_id: int) -> int:
-    """Claim the announcement of a newly published call for each matching subscriber, once."""
+    """Claim the announcement of a newly published call for each matching subscriber, once;
+    the claims are sent after they are committed."""
     from ..subscriptions.services import matching_query
 
     call = db.session.get(Call, call_id)
-    if call is None or not lifecycle.is_public(call):
+    if call is None or not call_rules.can_see(None, call):
         return 0
     query = matching_query(call).with_only_columns(Subscription.email, Subscription.language)
     recipients = dict(db.session.execute(query).all())
     ids = claim("announcement", object_type="call", object_id=call.id, offset_days=0, due_at=None,
                 recipients=recipients, now=clock.now())  # fmt: skip
-    db.session.commit()
-    _queue(ids)
+    if ids:
+        on_commit(lambda: _queue(ids))
     return len(ids)
 
 
@@ -79,47 +86,55 @@ def _permanent(error: Exception) -> bool:
 
 
 def send(note_id: int) -> str:
-    """Deliver one claimed notification. Returns its final (or current) status."""
+    """Deliver one claimed notification. Returns its final (or current) status.
+
+    Unlike every other unit of work this one commits twice, on purpose: `sending` (with the
+    attempt counted) is committed *before* the SMTP conversation and `sent` right after it. An
+    email cannot be rolled back, so the database must already say an attempt was made if the
+    worker dies mid-send (the sweep then retries it, and the attempt cap holds), and must say
+    `sent` as soon as the relay accepted it, so that no later failure in the task undoes it."""
     query = select(Notification).where(Notification.id == note_id)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     note = db.session.execute(query).scalar_one_or_none()
-    if note is None or note.status in ("sent", "skipped", "bounced", "failed"):
-        db.session.rollback()
+    if note is None or lifecycle.is_final(note):
+        db.session.rollback()  # releases nothing but our snapshot: a duplicate task does nothing
         return note.status if note else "missing"
     message = KINDS[note.kind].render(note)
-    now = clock.now()
     if message is None:
-        note.status, note.error = "skipped", "no longer applies"
-        db.session.commit()
+        lifecycle.transition(note, "skip", error="no longer applies")
+        db.session.commit()  # see the docstring: the state of a send is committed step by step
         return note.status
-    note.status, note.attempts, note.attempted_at = "sending", note.attempts + 1, now
-    db.session.commit()
+    lifecycle.transition(note, "attempt")
+    db.session.commit()  # `sending` is durable before the email leaves
     try:
         mail.deliver(message | {"message_id": f"<notification-{note.id}@grants.local>"})
     except (smtplib.SMTPException, OSError) as error:
-        note.error = f"{type(error).__name__}: {error}"[:2000]
+        text = f"{type(error).__name__}: {error}"[:2000]
         if _permanent(error):
-            note.status = "bounced"
+            lifecycle.transition(note, "bounced", error=text)
         elif note.attempts >= MAX_ATTEMPTS:
-            note.status = "failed"
+            lifecycle.transition(note, "failed", error=text)
         else:
             countdown = backoff(note.attempts)
-            note.status, note.next_attempt_at = "claimed", now + timedelta(seconds=countdown)
+            lifecycle.transition(note, "retry", error=text, countdown=countdown)
             db.session.commit()
-            raise RetryLater(countdown, note.error) from error
+            raise RetryLater(countdown, text) from error
         db.session.commit()
         return note.status
-    note.status, note.sent_at, note.error = "sent", clock.now(), None
-    db.session.commit()
+    lifecycle.transition(note, "delivered")
+    db.session.commit()  # `sent` is durable as soon as the relay accepted the message
     return note.status
 
 
+@transactional
 def resend(actor, note: Notification) -> None:
-    """An admin sends one again (e.g. after fixing the SMTP relay); audited."""
+    """An admin sends one again (e.g. after fixing the SMTP relay); audited, sent after the commit."""
     from ..audit.services import record
 
-    record(actor, "notification.resent", "notification", note.id, before={"status": note.status})
-    note.status, note.attempts, note.error, note.next_attempt_at = "claimed", 0, None, None
-    db.session.commit()
-    _queue([note.id])
+    lock(note)
+    before = note.status
+    lifecycle.transition(note, "resend", actor)
+    record(actor, "notification.resent", "notification", note.id, before={"status": before})
+    note_id = note.id
+    on_commit(lambda: _queue([note_id]))

@@ -5,7 +5,7 @@ from ..accounts.forms import LoginForm
 from ..core.errors import ServiceError, Unauthorized
 from ..extensions import db, limiter
 from ..organizations.models import Membership
-from .core import current_api_user, endpoint, json_body, openapi_document, validated
+from .core import Body, body, current_api_user, endpoint, openapi_document, text, validated
 
 USER_SCHEMA = {
     "type": "object",
@@ -28,16 +28,18 @@ ME_SCHEMA = {
         }
     },
 }
-REGISTER_SCHEMA = {
-    "type": "object",
-    "required": ["email", "password", "name"],
-    "properties": {
-        "email": {"type": "string", "format": "email"},
-        "password": {"type": "string", "minLength": services.MIN_PASSWORD_LENGTH},
-        "name": {"type": "string", "maxLength": 200},
-        "locale": {"type": "string", "enum": ["kk", "ru", "en"], "default": "ru"},
-    },
-}
+REGISTER_BODY = Body(
+    {
+        "type": "object",
+        "properties": {
+            "email": text(254, format="email"),
+            "password": text(200, description=f"At least {services.MIN_PASSWORD_LENGTH} characters."),
+            "name": text(200),
+            "locale": {"type": "string", "enum": ["kk", "ru", "en"], "default": "ru"},
+        },
+    }
+)  # the service checks what is required and says so field by field
+LOGIN_BODY = Body(LoginForm)
 TOKEN_SCHEMA = {
     "type": "object",
     "properties": {"token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}},
@@ -72,12 +74,12 @@ def _failed(response) -> bool:
 
 @endpoint(
     "/auth/token", "POST", summary="Exchange email and password for a bearer token", auth=False,
-    body=LoginForm, response=TOKEN_SCHEMA, status=201, tag="auth",
+    body=LOGIN_BODY, response=TOKEN_SCHEMA, status=201, tag="auth",
 )  # fmt: skip
 @limiter.limit("100 per minute", deduct_when=_failed)
 @limiter.limit("5 per 15 minutes", key_func=_token_key, deduct_when=_failed)
 def token():
-    form = validated(LoginForm, json_body())
+    form = validated(LoginForm, body())
     try:
         user = services.authenticate(form.email.data, form.password.data)
     except ServiceError as error:
@@ -97,11 +99,11 @@ def revoke_token():
 
 @endpoint(
     "/users", "POST", summary="Register an account; a verification email is sent", auth=False,
-    body=REGISTER_SCHEMA, response=USER_SCHEMA, status=201, tag="accounts",
+    body=REGISTER_BODY, response=USER_SCHEMA, status=201, tag="accounts",
 )  # fmt: skip
 @limiter.limit("20 per hour")
 def create_user():
-    payload = json_body()
+    payload = body()
     user = services.register(
         email=str(payload.get("email") or ""),
         name=str(payload.get("name") or ""),

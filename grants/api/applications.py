@@ -3,35 +3,53 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..applications import rules, services
+from ..applications.lifecycle import Status
 from ..applications.models import Application
+from ..applications.sections import ATTACHMENT_KINDS, CATEGORIES, DECLARATIONS, MAX_MONTHS
 from ..calls import rules as call_rules
 from ..consortia import rules as consortium_rules
 from ..consortia import services as consortia
 from ..consortia.models import Consortium
-from ..core.errors import ValidationFailed
 from ..extensions import db
-from .core import current_api_user, endpoint, json_body
+from .core import ID, Body, body, current_api_user, endpoint, page_args, query_int, text
 
 ROW = {"type": "array", "items": {"type": "object"}}
+DIGITS = r"^\s*\d[\d\s]{0,14}\s*$"  # a whole number typed as text ("1 500 000")
+DECIMAL = r"^\s*-?\d[\d\s]{0,14}([.,]\d{1,4})?\s*$"
+WHOLE = {"type": ["integer", "string", "null"], "pattern": DIGITS}
+NUMBER = {"type": ["number", "string", "null"], "pattern": DECIMAL, "minimum": -(10**11), "maximum": 10**11}
+MAX_ROWS = services.MAX_ROWS
 CONTENT = {
     "type": "object",
     "properties": {
-        "title": {"type": "string", "maxLength": 300}, "summary": {"type": "string"}, "problem": {"type": "string"},
-        "objectives": {"type": "string"}, "activities": {"type": "string"}, "requested_amount": {"type": "integer"},
+        "title": text(300), "summary": text(5000), "problem": text(20000), "objectives": text(20000),
+        "activities": text(20000),
+        "requested_amount": WHOLE | {"minimum": 0, "maximum": 10**12},
         "language": {"type": "string", "enum": ["kk", "ru", "en"]},
-        "budget_lines": {"type": "array", "items": {"type": "object", "properties": {
-            "category": {"type": "string"}, "description": {"type": "string"}, "organization_id": {"type": "integer"},
-            "quantity": {"type": "number", "exclusiveMinimum": 0}, "unit_cost": {"type": "integer", "minimum": 0}}}},
-        "indicators": {"type": "array", "items": {"type": "object", "properties": {
-            "name": {"type": "string"}, "unit": {"type": "string"}, "baseline": {"type": "number"},
-            "target": {"type": "number"}}}},
-        "workplan": {"type": "array", "items": {"type": "object", "properties": {
-            "activity": {"type": "string"}, "start_month": {"type": "integer"}, "end_month": {"type": "integer"}}}},
-        "partner_roles": {"type": "object", "additionalProperties": {"type": "string"}},
-        "declarations": {"type": "object", "additionalProperties": {"type": "boolean"}},
-        "version": {"type": "integer", "description": "The version you edited (PATCH); a stale one gives 409."},
+        "budget_lines": {"type": "array", "maxItems": MAX_ROWS, "items": {"type": "object", "properties": {
+            "category": {"type": ["string", "null"], "enum": [*CATEGORIES, "", None]},
+            "description": text(500) | {"type": ["string", "null"]},
+            "organization_id": ID | {"type": ["integer", "null"]},
+            "quantity": NUMBER, "unit_cost": WHOLE | {"minimum": 0, "maximum": 10**11}}}},
+        "indicators": {"type": "array", "maxItems": MAX_ROWS, "items": {"type": "object", "properties": {
+            "name": text(300) | {"type": ["string", "null"]}, "unit": text(60) | {"type": ["string", "null"]},
+            "baseline": NUMBER, "target": NUMBER}}},
+        "workplan": {"type": "array", "maxItems": MAX_ROWS, "items": {"type": "object", "properties": {
+            "activity": text(500) | {"type": ["string", "null"]},
+            "start_month": WHOLE | {"minimum": 1, "maximum": MAX_MONTHS},
+            "end_month": WHOLE | {"minimum": 1, "maximum": MAX_MONTHS}}}},
+        "partner_roles": {"type": "object", "maxProperties": 50, "additionalProperties": text(3000),
+                          "description": "{organization id: its role}"},
+        "declarations": {"type": "object", "properties": {key: {"type": "boolean"} for key in DECLARATIONS}},
+        "version": {"type": ["integer", "string"], "pattern": DIGITS, "minimum": 0, "maximum": 2**53,
+                    "description": "The version you edited (PATCH); a stale one gives 409 `stale_version` with "
+                                   "`current_version`."},
     },
 }  # fmt: skip
+SAVE_BODY = Body(CONTENT)
+CREATE_BODY = Body(
+    CONTENT | {"required": ["consortium_id"], "properties": CONTENT["properties"] | {"consortium_id": ID}}
+)
 APPLICATION = {"type": "object", "properties": CONTENT["properties"] | {
     "id": {"type": "integer"}, "call_id": {"type": "integer"}, "consortium_id": {"type": "integer"},
     "status": {"type": "string"}, "budget_total": {"type": "integer"},
@@ -43,9 +61,14 @@ CONSORTIUM = {"type": "object", "properties": {
     "members": {"type": "array", "items": {"type": "object", "properties": {
         "organization_id": {"type": "integer"}, "role": {"type": "string", "enum": ["lead", "partner"]},
         "confirmed": {"type": "boolean"}, "declined": {"type": "boolean"}}}}}}  # fmt: skip
-CONSORTIUM_BODY = {"type": "object", "required": ["name", "lead_organization_id"], "properties": {
-    "name": {"type": "string"}, "lead_organization_id": {"type": "integer"},
-    "partner_organization_ids": {"type": "array", "items": {"type": "integer"}}}}  # fmt: skip
+CONSORTIUM_BODY = Body({"type": "object", "required": ["name", "lead_organization_id"], "properties": {
+    "name": text(300), "lead_organization_id": ID,
+    "partner_organization_ids": {"type": "array", "maxItems": 20, "items": ID}}})  # fmt: skip
+CONFIRM_BODY = Body({"type": "object", "required": ["organization_id"], "properties": {
+    "organization_id": ID, "decline": {"type": "boolean"}}})  # fmt: skip
+ATTACHMENT_BODY = Body({"type": "object", "required": ["file"], "properties": {
+    "file": {"type": "string", "format": "binary"}, "kind": text(30, enum=[*ATTACHMENT_KINDS, ""])}},
+    media="multipart")  # fmt: skip
 SUBMITTED = {"type": "object", "properties": {"status": {"type": "string"}, "receipt_number": {"type": "string"},
                                               "sha256": {"type": "string"},
                                               "submitted_at": {"type": "string", "format": "date-time"}}}  # fmt: skip
@@ -89,15 +112,10 @@ def _opened(app_id: int, action: str = "view", kind: str = "view") -> Applicatio
 @endpoint("/consortia", "POST", summary="Form a consortium; partners are asked to confirm by email", body=CONSORTIUM_BODY,
           response=CONSORTIUM, status=201, tag="consortia")  # fmt: skip
 def create_consortium():
-    payload = json_body()
-    partners = payload.get("partner_organization_ids") or []
-    if not isinstance(partners, list):
-        raise ValidationFailed(
-            _("Please correct the marked fields."), fields={"partner_organization_ids": [_("Must be a list.")]}
-        )
-    consortium = consortia.create(current_api_user(), name=str(payload.get("name") or ""),
-                                  lead_organization_id=payload.get("lead_organization_id"),
-                                  partner_organization_ids=partners)  # fmt: skip
+    payload = body()
+    consortium = consortia.create(current_api_user(), name=payload["name"],
+                                  lead_organization_id=payload["lead_organization_id"],
+                                  partner_organization_ids=payload.get("partner_organization_ids") or [])  # fmt: skip
     return jsonify(consortium_json(consortium)), 201
 
 
@@ -108,43 +126,33 @@ def get_consortium(consortium_id: int):
 
 
 @endpoint("/consortia/<int:consortium_id>/confirm", "POST", summary="A partner confirms (or declines) participation",
-          body={"type": "object", "required": ["organization_id"], "properties": {
-              "organization_id": {"type": "integer"}, "decline": {"type": "boolean"}}},
-          response=CONSORTIUM, tag="consortia")  # fmt: skip
+          body=CONFIRM_BODY, response=CONSORTIUM, tag="consortia")  # fmt: skip
 def confirm_consortium(consortium_id: int):
     consortium = consortium_rules.get_consortium_or_404(consortium_id, current_api_user())
-    payload = json_body()
+    payload = body()
     consortia.respond(current_api_user(), consortium, organization_id=payload.get("organization_id"),
                       accept=not payload.get("decline"))  # fmt: skip
     return jsonify(consortium_json(consortium))
 
 
 @endpoint("/calls/<int:call_id>/applications", "POST", summary="Start an application (draft) for a consortium",
-          body=CONTENT | {"required": ["consortium_id"], "properties": CONTENT["properties"] | {
-              "consortium_id": {"type": "integer"}}},
-          response=APPLICATION, status=201, tag="applications")  # fmt: skip
+          body=CREATE_BODY, response=APPLICATION, status=201, tag="applications")  # fmt: skip
 def create_application(call_id: int):
     user = current_api_user()
     call = call_rules.get_call_or_404(call_id, user)
-    payload = json_body()
-    try:
-        consortium_id = int(payload.pop("consortium_id"))
-    except (KeyError, TypeError, ValueError):
-        raise ValidationFailed(
-            _("Please correct the marked fields."), fields={"consortium_id": [_("This field is required.")]}
-        ) from None
-    consortium = consortium_rules.get_consortium_or_404(consortium_id, user)
+    payload = body()
+    consortium = consortium_rules.get_consortium_or_404(payload.pop("consortium_id"), user)
     payload.pop("version", None)
     app = services.create(user, call, consortium, payload)
     return jsonify(application_json(app)), 201
 
 
 @endpoint("/applications/<int:app_id>", "PATCH", summary="Save a draft (partial bodies allowed; send `version`)",
-          body=CONTENT, response=APPLICATION, tag="applications")  # fmt: skip
+          body=SAVE_BODY, response=APPLICATION, tag="applications")  # fmt: skip
 def update_application(app_id: int):
     user = current_api_user()
     app, _found = rules.get_application_or_404(app_id, user, "edit")
-    payload = json_body()
+    payload = body()
     version = payload.pop(
         "version", app.version if request.headers.get("If-Match") is None else request.headers["If-Match"]
     )
@@ -162,17 +170,17 @@ def get_application(app_id: int):
                     "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"}}})  # fmt: skip
 def list_applications():
     user = current_api_user()
-    call_id = request.args.get("call_id", type=int)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), 200)
+    # An unknown or out-of-range ?call_id= lists nothing (0 is no call), never everything.
+    call_id = query_int("call_id", 0) if request.args.get("call_id") else None
+    page, per_page = page_args()
     items = services.applications_of(user)
     if user.is_manager:
-        query = select(Application).where(Application.status != "draft")
-        if call_id:
+        query = select(Application).where(Application.status != Status.DRAFT)
+        if call_id is not None:
             query = query.where(Application.call_id == call_id)
         managed = list(db.session.execute(query.order_by(Application.id)).scalars())
         items = list({a.id: a for a in items + managed}.values())
-    if call_id:
+    if call_id is not None:
         items = [a for a in items if a.call_id == call_id]
     items.sort(key=lambda a: a.id)
     chunk = items[(page - 1) * per_page : page * per_page]
@@ -201,13 +209,12 @@ def withdraw_application(app_id: int):
 
 
 @endpoint("/applications/<int:app_id>/attachments", "POST", summary="Upload an attachment (multipart `file`, `kind`)",
-          body={"type": "object", "properties": {"file": {"type": "string", "format": "binary"},
-                                                 "kind": {"type": "string"}}},
-          response=ATTACHMENT, status=201, tag="applications")  # fmt: skip
+          body=ATTACHMENT_BODY, response=ATTACHMENT, status=201, tag="applications")  # fmt: skip
 def upload_attachment(app_id: int):
     user = current_api_user()
     app, _found = rules.get_application_or_404(app_id, user, "edit")
-    attachment = services.add_attachment(user, app, request.files.get("file"), request.form.get("kind", "other"))
+    kind = body().get("kind") or "other"
+    attachment = services.add_attachment(user, app, request.files.get("file"), kind)
     return jsonify(attachment_json(attachment)), 201
 
 

@@ -2,32 +2,48 @@ from flask import Response, abort, jsonify, request
 from flask_babel import gettext as _
 
 from ..accounts.models import Role
-from ..awards import rules, services
-from ..awards.models import Award
+from ..awards import issuing, payments, rules, services
+from ..awards.models import Award, Report
 from ..calls import rules as call_rules
 from ..core.errors import ValidationFailed
-from .core import current_api_user, endpoint, json_body
+from ..extensions import db
+from .core import Body, body, current_api_user, endpoint, text
 
 AWARD = {"type": "object", "properties": {
     "id": {"type": "integer"}, "application_id": {"type": "integer"}, "agreement_number": {"type": "string"},
     "amount": {"type": "integer"}, "currency": {"type": "string"}, "status": {"type": "string"},
+    "version": {"type": "integer"},
     "tranches": {"type": "array", "items": {"type": "object", "properties": {
         "n": {"type": "integer"}, "amount": {"type": "integer"}, "due_date": {"type": "string", "format": "date"},
-        "paid_on": {"type": "string", "format": "date", "nullable": True}}}},
+        "paid_on": {"type": "string", "format": "date", "nullable": True},
+        "status": {"type": "string", "enum": ["scheduled", "payable", "paid"]},
+        "condition": {"type": "string", "enum": ["signature", "interim_report", "final_report"]},
+        "payments": {"type": "array", "items": {"type": "object", "properties": {
+            "kind": {"type": "string", "enum": ["payment", "reversal"]},
+            "paid_on": {"type": "string", "format": "date", "nullable": True}, "reason": {"type": "string"},
+            "recorded_at": {"type": "string", "format": "date-time"}}}}}}},
     "reports": {"type": "array", "items": {"type": "object", "properties": {
         "kind": {"type": "string"}, "due_date": {"type": "string", "format": "date"},
+        "status": {"type": "string", "enum": ["due", "submitted", "approved", "returned"]},
         "submitted_at": {"type": "string", "format": "date-time", "nullable": True}, "approved": {"type": "boolean"}}}},
     "letter": {"type": "object", "nullable": True, "properties": {
         "sha256": {"type": "string"}, "verification_code": {"type": "string"}}}}}  # fmt: skip
 
 
+def payment_json(p) -> dict:
+    return {"kind": p.kind, "paid_on": p.paid_on.isoformat() if p.paid_on else None, "reason": p.reason,
+            "recorded_at": p.recorded_at.isoformat()}  # fmt: skip
+
+
 def award_json(a: Award) -> dict:
     return {
         "id": a.id, "application_id": a.application_id, "agreement_number": a.agreement_number, "amount": a.amount,
-        "currency": a.currency, "status": a.status,
+        "currency": a.currency, "status": a.status, "version": a.version,
         "tranches": [{"n": t.n, "amount": t.amount, "due_date": t.due_on.isoformat(),
-                      "paid_on": t.paid_on.isoformat() if t.paid_on else None} for t in a.tranches],
-        "reports": [{"kind": r.kind, "due_date": r.due_on.isoformat(),
+                      "paid_on": t.paid_on.isoformat() if t.paid_on else None, "status": t.status,
+                      "condition": t.condition, "payments": [payment_json(p) for p in t.payments]}
+                     for t in a.tranches],
+        "reports": [{"kind": r.kind, "due_date": r.due_on.isoformat(), "status": r.status,
                      "submitted_at": r.submitted_at.isoformat() if r.submitted_at else None,
                      "approved": r.status == "approved"} for r in a.reports],
         "letter": {"sha256": a.letter.sha256, "verification_code": a.letter.verification_code} if a.letter else None,
@@ -57,37 +73,72 @@ def letter_pdf(award_id: int):
     award = rules.get_award_or_404(award_id, current_api_user())
     if award.letter is None:
         abort(404)
-    wanted = request.args.get("lang")
-    if wanted in ("kk", "ru", "en") and wanted != award.letter.language:
-        from ..awards.letters import render_letter
-
-        data = render_letter(award, wanted, award.letter.verification_code, award.letter.version)
-    else:
-        data = services.letter_bytes(award.letter)
+    data = issuing.letter_pdf(award, award.letter, request.args.get("lang"))
     return Response(data, mimetype="application/pdf", headers={"X-Content-Type-Options": "nosniff"})
 
 
-@endpoint("/awards/<int:award_id>/tranches/<int:n>/paid", "POST", summary="Mark a tranche paid",
-          roles=(Role.MANAGER, Role.ADMIN), tag="awards", response=AWARD, body={"type": "object",
-          "required": ["paid_on"], "properties": {"paid_on": {"type": "string", "format": "date"}}})  # fmt: skip
+PAID = Body({"type": "object", "required": ["paid_on"], "properties": {
+    "paid_on": {"type": "string", "format": "date", "description": "the day of the payment (not after today)"}}})  # fmt: skip
+REVERSAL = Body({"type": "object", "required": ["reason"], "properties": {"reason": text(2000, minLength=1)}})
+INDICATOR_VALUE = {"type": ["number", "null"]}
+REPORT = Body({"type": "object", "required": ["kind", "narrative"], "properties": {
+    "kind": {"type": "string", "enum": ["interim", "final"]}, "narrative": text(20000),
+    "indicators": {"type": ["array", "object"], "maxItems": 100, "maxProperties": 100,
+                   "description": "the project's indicators: a list of {name, value}, or an object {name: value}",
+                   "items": {"type": "object", "required": ["name"], "properties": {
+                       "name": text(300), "value": INDICATOR_VALUE}},
+                   "additionalProperties": INDICATOR_VALUE}}})  # fmt: skip
+REPORT_REVIEW = Body({"type": "object", "required": ["approve"], "properties": {
+    "approve": {"type": "boolean", "description": "true: approve; false: return it to the grantee"},
+    "comment": {**text(5000), "type": ["string", "null"],
+                "description": "what needs to change (required when the report is returned)"}}})  # fmt: skip
+
+
+@endpoint("/awards/<int:award_id>/tranches/<int:n>/paid", "POST",
+          summary="Mark a tranche paid: 409 condition_not_met until its condition holds, previous_unpaid before "
+                  "tranche n-1 is paid, already_paid; 422 future_date for a date after today (Asia/Almaty)",
+          roles=(Role.MANAGER, Role.ADMIN), tag="awards", response=AWARD, body=PAID)  # fmt: skip
 def tranche_paid(award_id: int, n: int):
     award = rules.get_award_or_404(award_id, current_api_user(), "manage")
-    services.mark_paid(current_api_user(), award, n, json_body().get("paid_on", ""))
+    payments.mark_paid(current_api_user(), award, n, body()["paid_on"])
+    return jsonify(award_json(award))
+
+
+@endpoint("/awards/<int:award_id>/tranches/<int:n>/reversal", "POST",
+          summary="Reverse a payment recorded in error (kept in the history with its reason); 409 not_paid, "
+                  "later_tranche_paid", roles=(Role.MANAGER, Role.ADMIN), tag="awards", response=AWARD,
+          body=REVERSAL)  # fmt: skip
+def tranche_reversal(award_id: int, n: int):
+    award = rules.get_award_or_404(award_id, current_api_user(), "manage")
+    payments.reverse_payment(current_api_user(), award, n, body()["reason"])
     return jsonify(award_json(award))
 
 
 @endpoint("/awards/<int:award_id>/reports", "POST", summary="Submit an interim or final report (grantee)", tag="awards",
-          response=AWARD, status=201, body={"type": "object", "required": ["kind", "narrative"], "properties": {
-              "kind": {"type": "string", "enum": ["interim", "final"]}, "narrative": {"type": "string"},
-              "indicators": {"type": "array", "items": {"type": "object", "properties": {
-                  "name": {"type": "string"}, "value": {"type": "number"}}}}}})  # fmt: skip
+          response=AWARD, status=201, body=REPORT)  # fmt: skip
 def submit_report(award_id: int):
     award = rules.get_award_or_404(award_id, current_api_user(), "report")
-    payload = json_body()
+    payload = body()
     rows = payload.get("indicators") or []
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValidationFailed(_("Please correct the marked fields."), fields={"indicators": [_("Must be a list.")]})
-    services.submit_report(current_api_user(), award, kind=str(payload.get("kind") or ""),
-                           narrative=str(payload.get("narrative") or ""),
-                           indicators={str(r.get("name")): r.get("value") for r in rows})  # fmt: skip
+    indicators = dict(rows) if isinstance(rows, dict) else {r["name"]: r.get("value") for r in rows}
+    services.submit_report(current_api_user(), award, kind=payload["kind"], narrative=payload["narrative"],
+                           indicators=indicators)  # fmt: skip
     return jsonify(award_json(award)), 201
+
+
+@endpoint("/reports/<int:report_id>/review", "POST",
+          summary="Approve a submitted report (its tranche becomes payable; an approved final report with every "
+                  "tranche paid completes the award) or return it with a comment (422 without one); "
+                  "409 invalid_transition when the report is not waiting for review",
+          roles=(Role.MANAGER, Role.ADMIN), tag="awards", response=AWARD, body=REPORT_REVIEW)  # fmt: skip
+def review_report(report_id: int):
+    report = db.session.get(Report, report_id)
+    if report is None:
+        abort(404)
+    award = rules.get_award_or_404(report.award_id, current_api_user(), "manage")
+    payload = body()
+    comment = (payload.get("comment") or "").strip()
+    if not payload["approve"] and not comment:
+        raise ValidationFailed(_("Say what needs to change."), fields={"comment": [_("A reason is required.")]})
+    services.review_report(current_api_user(), award, report.kind, approve=payload["approve"], note=comment)
+    return jsonify(award_json(award))

@@ -1,19 +1,21 @@
-from flask import jsonify, request
-from flask_babel import gettext as _
+from flask import jsonify
 
 from ..accounts.models import Role
 from ..calls import lifecycle, rules, services
 from ..calls.models import Call
-from ..core.errors import ValidationFailed
 from ..extensions import db, limiter
 from ..subscriptions import services as subscriptions
-from .core import current_api_user, endpoint, json_body
+from .core import Body, body, current_api_user, endpoint, page_args, text
 
-ML = {"type": "object", "properties": {lang: {"type": "string"} for lang in ("kk", "ru", "en")}}
+ML_TITLE = {"type": "object", "properties": {lang: text(300) for lang in ("kk", "ru", "en")}}
+ML = {"type": "object", "properties": {lang: text(20000) for lang in ("kk", "ru", "en")}}
+COUNT = {"type": "integer", "minimum": 0, "maximum": 10_000}
+MONEY = {"type": "integer", "minimum": 0, "maximum": 10**13}
+CODES = {"type": "array", "maxItems": 100, "items": text(40)}
 CRITERION = {
     "type": "object",
     "required": ["key", "title", "weight", "max_score"],
-    "properties": {"key": {"type": "string", "pattern": "^[a-z0-9_]{1,40}$"}, "title": ML,
+    "properties": {"key": text(40, pattern="^[a-z0-9_]{1,40}$"), "title": ML_TITLE,
                    "weight": {"type": "integer", "minimum": 1, "maximum": 100},
                    "max_score": {"type": "integer", "minimum": 1, "maximum": 100}},
 }  # fmt: skip
@@ -23,29 +25,34 @@ PRIORITY = {
         **{k: {"type": "integer", "minimum": 0, "maximum": 100}
            for k in ("women_led_points", "youth_led_points", "rural_points", "newcomer_points", "cap")},
         "basis": {"type": "string", "enum": ["lead", "majority"]},
-        "youth_age_min": {"type": "integer"}, "youth_age_max": {"type": "integer"},
+        "youth_age_min": {"type": "integer", "minimum": 0, "maximum": 150},
+        "youth_age_max": {"type": "integer", "minimum": 0, "maximum": 150},
     },
 }  # fmt: skip
-CALL_BODY = {
+CALL_SCHEMA = {
     "type": "object",
     "required": ["code", "title", "envelope", "min_amount", "max_amount", "opens_at", "closes_at", "criteria"],
     "properties": {
-        "code": {"type": "string"}, "title": ML, "description": ML, "currency": {"type": "string", "default": "KZT"},
-        "envelope": {"type": "integer"}, "min_amount": {"type": "integer"}, "max_amount": {"type": "integer"},
-        "opens_at": {"type": "string", "format": "date-time"}, "closes_at": {"type": "string", "format": "date-time"},
-        "themes": {"type": "array", "items": {"type": "string"}}, "regions": {"type": "array", "items": {"type": "string"}},
-        "max_awards": {"type": "integer", "default": 20}, "max_awards_per_consortium": {"type": "integer", "default": 4},
-        "max_consortia": {"type": "integer", "default": 5}, "consortium_min_members": {"type": "integer", "default": 2},
-        "consortium_max_members": {"type": "integer", "default": 6},
-        "reviewers_per_application": {"type": "integer", "default": 3}, "blind_review": {"type": "boolean"},
-        "quality_threshold": {"type": "number", "default": 60}, "divergence_threshold": {"type": "number", "default": 25},
-        "alert_offsets_days": {"type": "array", "items": {"type": "integer"}, "default": [30, 14, 7, 3, 1]},
-        "priority": PRIORITY, "criteria": {"type": "array", "items": CRITERION, "minItems": 1},
+        "code": text(40), "title": ML_TITLE, "description": ML, "currency": text(3, default="KZT"),
+        "envelope": MONEY, "min_amount": MONEY, "max_amount": MONEY,
+        "opens_at": text(40, format="date-time"), "closes_at": text(40, format="date-time"),
+        "themes": CODES, "regions": CODES,
+        "max_awards": COUNT | {"default": 20}, "max_awards_per_consortium": COUNT | {"default": 4},
+        "max_consortia": COUNT | {"default": 5}, "consortium_min_members": COUNT | {"default": 2},
+        "consortium_max_members": COUNT | {"default": 6},
+        "reviewers_per_application": COUNT | {"default": 3}, "blind_review": {"type": "boolean"},
+        "quality_threshold": {"type": "number", "minimum": 0, "maximum": 100, "default": 60},
+        "divergence_threshold": {"type": "number", "minimum": 0, "maximum": 100, "default": 25},
+        "alert_offsets_days": {"type": "array", "maxItems": 20, "items": {"type": "integer", "minimum": 0,
+                               "maximum": 365}, "default": [30, 14, 7, 3, 1]},
+        "priority": PRIORITY, "criteria": {"type": "array", "items": CRITERION, "minItems": 1, "maxItems": 50},
     },
 }  # fmt: skip
+CALL_BODY = Body(CALL_SCHEMA)
+CALL_PATCH = Body(CALL_SCHEMA, partial=True)
 CALL = {
     "type": "object",
-    "properties": CALL_BODY["properties"] | {
+    "properties": CALL_SCHEMA["properties"] | {
         "id": {"type": "integer"},
         "status": {"type": "string", "enum": ["draft", "published", "closed", "in_review", "decided", "archived"]},
         "published_at": {"type": "string", "format": "date-time", "nullable": True},
@@ -54,13 +61,12 @@ CALL = {
 }  # fmt: skip
 CALL_LIST = {"type": "object", "properties": {"items": {"type": "array", "items": CALL}, "page": {"type": "integer"},
                                               "per_page": {"type": "integer"}, "total": {"type": "integer"}}}  # fmt: skip
-SUBSCRIPTION_BODY = {
+SUBSCRIPTION_BODY = Body({
     "type": "object",
     "required": ["email", "language"],
-    "properties": {"email": {"type": "string", "format": "email"}, "language": {"type": "string", "enum": ["kk", "ru", "en"]},
-                   "regions": {"type": "array", "items": {"type": "string"}},
-                   "themes": {"type": "array", "items": {"type": "string"}}},
-}  # fmt: skip
+    "properties": {"email": text(254, format="email"), "language": {"type": "string", "enum": ["kk", "ru", "en"]},
+                   "regions": CODES, "themes": CODES},
+})  # fmt: skip
 
 
 def call_json(call: Call) -> dict:
@@ -82,11 +88,8 @@ def call_json(call: Call) -> dict:
           response=CALL_LIST, tag="calls")  # fmt: skip
 def list_calls():
     user = current_api_user()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), 200)
-    query = db.select(Call).order_by(Call.closes_at.desc())
-    if not rules.can_manage(user):
-        query = query.where(Call.status != lifecycle.Status.DRAFT)
+    page, per_page = page_args()
+    query = db.select(Call).where(rules.listed(user)).order_by(Call.closes_at.desc())
     result = db.paginate(query, page=page, per_page=per_page, error_out=False)
     return jsonify({"items": [call_json(c) for c in result.items], "page": page, "per_page": per_page,
                     "total": result.total})  # fmt: skip
@@ -100,15 +103,15 @@ def get_call(call_id: int):
 @endpoint("/calls", "POST", summary="Create a call (draft)", roles=(Role.MANAGER, Role.ADMIN), body=CALL_BODY,
           response=CALL, status=201, tag="calls")  # fmt: skip
 def create_call():
-    call = services.create(current_api_user(), json_body())
+    call = services.create(current_api_user(), body())
     return jsonify(call_json(call)), 201
 
 
 @endpoint("/calls/<int:call_id>", "PATCH", summary="Edit a draft; after publication only wording corrections",
-          roles=(Role.MANAGER, Role.ADMIN), body=CALL_BODY, response=CALL, tag="calls")  # fmt: skip
+          roles=(Role.MANAGER, Role.ADMIN), body=CALL_PATCH, response=CALL, tag="calls")  # fmt: skip
 def update_call(call_id: int):
     call = rules.get_call_or_404(call_id, current_api_user(), "manage")
-    payload = json_body()
+    payload = body()
     merged = services.to_dict(call)
     for key, value in payload.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -131,10 +134,7 @@ def publish_call(call_id: int):
           tag="subscriptions")  # fmt: skip
 @limiter.limit("20 per hour")
 def create_subscription():
-    payload = json_body()
-    for key in ("regions", "themes"):
-        if payload.get(key) is not None and not isinstance(payload.get(key), list):
-            raise ValidationFailed(_("Please correct the marked fields."), fields={key: [_("Must be a list.")]})
-    subscriptions.subscribe(email=str(payload.get("email") or ""), language=str(payload.get("language") or ""),
+    payload = body()
+    subscriptions.subscribe(email=payload["email"], language=payload["language"],
                             regions=payload.get("regions"), themes=payload.get("themes"))  # fmt: skip
     return jsonify({"status": "confirmation_sent"}), 202

@@ -1,11 +1,43 @@
-"""The JSON API's plumbing: error format, bearer-token auth, and an endpoint registry from
-which the OpenAPI document is generated (request schemas come from the same WTForms forms
-the web pages use, so validation and documentation cannot drift apart)."""
+"""The JSON API's plumbing: error format, bearer-token auth, request-body schemas, and an endpoint
+registry from which the OpenAPI document is generated.
+
+Request bodies: ONE schema per operation, used both to refuse a bad body (422, before the view or
+any service sees it) and to document the operation. A schema is a plain JSON-Schema dict (the
+subset `check` below understands) wrapped in `Body`, or a WTForms form class wrapped in `Body`
+(its schema is derived from the form's fields, and the view still runs the form for its messages):
+
+    from .core import ID, Body, body, endpoint, text
+
+    PAID = Body({"type": "object", "required": ["paid_on"], "properties": {
+        "paid_on": {"type": "string", "format": "date"},
+        "reference": text(200),                     # a string of at most 200 characters
+        "application_id": ID,                       # 1 … 2**31-1 (bigger ids are refused, never a 500)
+        "lines": {"type": "array", "maxItems": 50, "items": {"type": "object", "properties": {...}}},
+    }})
+
+    @endpoint("/awards/<int:award_id>/tranches/<int:n>/paid", "POST", summary="…", body=PAID, …)
+    def mark_paid(award_id, n):
+        payload = body()          # the validated body: declared keys only, types as declared
+        …
+
+Keywords understood: type (one or a list, "null" allowed), enum, properties, required,
+additionalProperties (a schema, or absent: undeclared keys are dropped), items, minItems, maxItems,
+minLength, maxLength, pattern, format (date, date-time, email; binary = a multipart file),
+minimum, maximum, exclusiveMinimum, maxProperties. Unbounded integers are limited to ±2**53,
+strings to 20 000 characters and lists to 1 000 items. `Body(..., partial=True)` (PATCH) drops
+`required`; `Body(..., media="multipart")` validates form fields and files. `body=` takes a `Body`
+and nothing else (`endpoint` refuses a plain dict or a form class at import): no operation can be
+documented without being validated.
+Query strings: `query_int(name, default)` (ids bounded to the database's range) and `page_args()`.
+A refusal's `ServiceError.extra` is sent inside the error object (e.g. `current_version`)."""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import wraps
 
 from flask import Blueprint, abort, g, jsonify, request
@@ -23,14 +55,17 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from ..core.errors import Forbidden, ServiceError, Unauthorized
+from ..core.errors import Forbidden, ServiceError, Unauthorized, ValidationFailed
+from ..core.inputs import MAX_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None):
-    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
-    return jsonify(body), status
+def error_response(status: int, code: str, message: str, fields: dict | None = None, extra: dict | None = None):
+    """{"error": {code, message, fields, …extra}}: a refusal's extra data (e.g. `current_version` of a
+    stale save) travels with it, never over the three standard keys."""
+    error = (extra or {}) | {"code": code, "message": message, "fields": fields or {}}
+    return jsonify({"error": error}), status
 
 
 @bp.errorhandler(ServiceError)
@@ -38,10 +73,11 @@ def _service_error(error: ServiceError):
     from ..extensions import db
 
     db.session.rollback()
-    return error_response(error.status, error.code, error.message, error.fields)
+    return error_response(error.status, error.code, error.message, error.fields, error.extra)
 
 
 def json_body() -> dict:
+    """The raw JSON object of the request (400 otherwise); operations read `body()` instead."""
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise ServiceError(_("The request body must be a JSON object."), code="invalid_json")
@@ -60,6 +96,20 @@ def validated(form_class, payload: dict):
     if not form.validate():
         raise ValidationFailed(_("Please correct the marked fields."), fields=form_errors(form))
     return form
+
+
+def query_int(name: str, default: int | None = None, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """An integer query parameter within low..high (ids: a database id); otherwise the default.
+    A number out of range never reaches the database (PostgreSQL casts it to integer: a 500)."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and low <= value <= high else default
+
+
+def page_args() -> tuple[int, int]:
+    """?page= (1 … 100 000) and ?per_page= (default 50), each brought within its range."""
+    page = request.args.get("page", 1, type=int) or 1
+    per_page = request.args.get("per_page", 50, type=int) or 50
+    return min(max(page, 1), 100_000), min(max(per_page, 1), 200)
 
 
 def current_api_user():
@@ -91,7 +141,7 @@ class Endpoint:
     summary: str
     auth: bool
     roles: tuple
-    body: type | dict | None
+    body: Body | None
     response: dict | None
     status: int
     tags: list[str] = field(default_factory=list)
@@ -108,16 +158,21 @@ def endpoint(
     summary: str,
     auth: bool | str = True,
     roles: tuple = (),
-    body=None,
+    body: Body | None = None,
     response: dict | None = None,
     status: int = 200,
     tag: str = "general",
 ) -> Callable:
+    if body is not None and not isinstance(body, Body):
+        raise TypeError(f"{method} {rule}: body= must be a Body (one schema validates and documents the operation)")
+
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if auth:
                 _authenticate(roles, optional=auth == "optional")
+            if body is not None:
+                g.api_body = body.load()
             return view(*args, **kwargs)
 
         name = f"{view.__name__}_{method.lower()}"
@@ -210,7 +265,7 @@ def openapi_document() -> dict:
             "responses": {
                 str(ep.status): {
                     "description": "OK",
-                    "content": {"application/json": {"schema": ep.response or {"type": "object"}}},
+                    "content": {"application/json": {"schema": openapi_schema(ep.response or {"type": "object"})}},
                 },
                 "default": {"description": "Error", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
             },
@@ -224,8 +279,9 @@ def openapi_document() -> dict:
         elif ep.auth:
             op["security"] = [{"bearer": []}]
         if ep.body is not None:
-            schema = ep.body if isinstance(ep.body, dict) else form_schema(ep.body)
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+            media = "multipart/form-data" if ep.body.media == "multipart" else "application/json"
+            content = {media: {"schema": openapi_schema(ep.body.json_schema())}}
+            op["requestBody"] = {"required": True, "content": content}
         paths.setdefault(path, {})[ep.method.lower()] = op
     return {
         "openapi": "3.0.3",
@@ -234,3 +290,220 @@ def openapi_document() -> dict:
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,
     }
+
+
+# --- request-body schemas ----------------------------------------------------------------------
+
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # a database id inside a body
+BIG = 2**53  # unbounded integers: what every JSON parser keeps exact
+MAX_TEXT = 20_000
+MAX_ITEMS = 1_000
+
+
+def text(max_length: int, **more) -> dict:
+    return {"type": "string", "maxLength": max_length} | more
+
+
+def _is(kind: str, value) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "null":
+        return value is None
+    return False
+
+
+def _type_message(kinds: list[str]) -> str:
+    kind = next((k for k in kinds if k != "null"), "object")
+    return {
+        "string": _("Must be text."), "integer": _("Please enter a whole number."), "number": _("Please enter a number."),
+        "boolean": _("Must be true or false."), "array": _("Must be a list."), "object": _("Must be an object."),
+    }[kind]  # fmt: skip
+
+
+def _format_ok(fmt: str, value: str) -> bool:
+    try:
+        if fmt == "date-time":
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        elif fmt == "date":
+            date.fromisoformat(value)
+        elif fmt == "email":
+            return bool(re.fullmatch(r"[^@\s]{1,64}@[^@\s]{1,190}", value.strip()))
+    except ValueError:
+        return False
+    return True
+
+
+def check(schema: dict, value, path: str, errors: dict):
+    """Check `value` against `schema`; return the cleaned value (objects keep only declared keys).
+    Problems are added to errors[path] in the user's language."""
+
+    def fail(message: str):
+        errors.setdefault(path or "body", []).append(message)
+
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    if schema.get("nullable"):
+        kinds.append("null")
+    if kinds and not any(_is(k, value) for k in kinds):
+        fail(_type_message(kinds))
+        return None
+    if value is None:
+        return None
+    if "enum" in schema and value not in schema["enum"]:
+        fail(_("Not a valid choice."))
+        return None
+    if isinstance(value, str):
+        limit = schema.get("maxLength", MAX_TEXT)
+        if len(value) > limit:
+            fail(_("Too long: at most %(n)d characters.", n=limit))
+        elif len(value.strip()) < schema.get("minLength", 0):
+            fail(_("Too short: at least %(n)d characters.", n=schema["minLength"]))
+        elif "pattern" in schema and not re.search(schema["pattern"], value):
+            fail(_("Not in the expected format."))
+        elif "format" in schema and not _format_ok(schema["format"], value):
+            fail(_("Not in the expected format."))
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        low = schema.get("minimum", -BIG)
+        high = schema.get("maximum", BIG)
+        if value < low or value > high or ("exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]):
+            low = schema.get("exclusiveMinimum", low)
+            fail(_("Please enter a number from %(low)s to %(high)s.", low=low, high=high))
+            return None
+        return value
+    if isinstance(value, list):
+        if len(value) > schema.get("maxItems", MAX_ITEMS):
+            fail(_("At most %(n)d items.", n=schema.get("maxItems", MAX_ITEMS)))
+            return None
+        if len(value) < schema.get("minItems", 0):
+            fail(_("At least %(n)d items.", n=schema["minItems"]))
+            return None
+        items = schema.get("items", {})
+        return [check(items, item, f"{path}.{i}" if path else str(i), errors) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        if len(value) > schema.get("maxProperties", MAX_ITEMS):
+            fail(_("At most %(n)d items.", n=schema.get("maxProperties", MAX_ITEMS)))
+            return None
+        out = {}
+        for name in schema.get("required", ()):
+            if name not in value or value[name] is None or value[name] == "":
+                errors.setdefault(f"{path}.{name}" if path else name, []).append(_("This field is required."))
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else key
+            if key in props:
+                out[key] = check(props[key], item, where, errors)
+            elif isinstance(extra, dict):
+                if len(key) > 100:
+                    errors.setdefault(path or "body", []).append(_("Not a valid choice."))
+                else:
+                    out[key] = check(extra, item, where, errors)
+        return out
+    return value
+
+
+@dataclass(frozen=True)
+class Body:
+    """The one schema of an operation's request body (validation and OpenAPI)."""
+
+    schema: dict | type
+    media: str = "json"  # or "multipart"
+    partial: bool = False  # PATCH: no field is required
+
+    def json_schema(self) -> dict:
+        schema = self.schema if isinstance(self.schema, dict) else _form_body_schema(self.schema)
+        if self.partial:
+            schema = {k: v for k, v in schema.items() if k != "required"}
+        return schema
+
+    def load(self) -> dict:
+        """The request's body, validated: 400 when it is not an object, 422 listing each problem."""
+        if self.media == "multipart":
+            payload = {key: request.form.get(key) for key in request.form}
+            schema = self.json_schema()
+            for name, prop in schema.get("properties", {}).items():
+                if prop.get("format") == "binary":
+                    payload.pop(name, None)
+            errors: dict = {}
+            cleaned = check({**schema, "properties": {k: v for k, v in schema.get("properties", {}).items()
+                                                      if v.get("format") != "binary"},
+                             "required": [r for r in schema.get("required", [])
+                                          if schema["properties"].get(r, {}).get("format") != "binary"]},
+                            payload, "", errors)  # fmt: skip
+        else:
+            payload = json_body()
+            errors = {}
+            cleaned = check(self.json_schema(), payload, "", errors)
+        if errors:
+            raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
+        return cleaned
+
+
+def body() -> dict:
+    """The current operation's validated body (see Body)."""
+    return g.api_body
+
+
+def _form_body_schema(form_class) -> dict:
+    """A form's schema for JSON clients: what the form documents, with numbers and booleans also
+    accepted as the text a form would send."""
+    schema = form_schema(form_class)
+    props = {}
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        if prop.get("type") == "integer":
+            prop["type"] = ["integer", "string", "null"]
+            prop.setdefault("pattern", r"^\s*-?\d{0,12}\s*$")
+        elif prop.get("type") == "number":
+            prop["type"] = ["number", "string", "null"]
+            prop.setdefault("pattern", r"^\s*-?[\d\s]{0,15}([.,]\d{0,4})?\s*$")
+        elif prop.get("type") == "boolean":
+            prop["type"] = ["boolean", "null"]
+        elif prop.get("type") == "array":
+            prop["maxItems"] = 100
+            prop["items"] = text(200)
+        elif prop.get("type") == "string":
+            prop["type"] = ["string", "null"]
+            prop.setdefault("maxLength", MAX_TEXT)
+            if prop.get("enum"):
+                prop["enum"] = [*prop["enum"], "", None]
+        props[name] = prop
+    return schema | {"properties": props}
+
+
+def openapi_schema(schema):
+    """A checked schema as OpenAPI 3.0 writes it (no type lists: `nullable`, `anyOf`)."""
+    if isinstance(schema, list):
+        return [openapi_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: openapi_schema(v) if k in ("items", "additionalProperties") else v for k, v in schema.items()}
+    if "properties" in schema:
+        out["properties"] = {k: openapi_schema(v) for k, v in schema["properties"].items()}
+    if "enum" in out and None in out["enum"]:
+        out["enum"] = [v for v in out["enum"] if v is not None]
+        out["nullable"] = True
+    kinds = schema.get("type")
+    if isinstance(kinds, list):
+        solid = [k for k in kinds if k != "null"]
+        if len(solid) != len(kinds):
+            out["nullable"] = True
+        if len(solid) == 1:
+            out["type"] = solid[0]
+        else:
+            del out["type"]
+            out["anyOf"] = [{"type": k} for k in solid]
+    if "exclusiveMinimum" in out and not isinstance(out["exclusiveMinimum"], bool):
+        out["minimum"], out["exclusiveMinimum"] = out["exclusiveMinimum"], True
+    return out

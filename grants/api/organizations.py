@@ -1,13 +1,11 @@
-from flask import jsonify, request
-from flask_babel import gettext as _
+from flask import jsonify
 
 from ..accounts.models import Role
-from ..core.errors import ValidationFailed
 from ..extensions import db
 from ..organizations import rules, services
 from ..organizations.forms import InviteForm, OrganizationForm
 from ..organizations.models import Organization
-from .core import current_api_user, endpoint, json_body, validated
+from .core import Body, body, current_api_user, endpoint, page_args, text, validated
 
 ORG_SCHEMA = {
     "type": "object",
@@ -35,11 +33,16 @@ ORG_SCHEMA = {
         "verified_at": {"type": "string", "format": "date-time", "nullable": True},
     },
 }
-VERIFY_SCHEMA = {
-    "type": "object",
-    "required": ["women_led", "youth_led"],
-    "properties": {"women_led": {"type": "boolean"}, "youth_led": {"type": "boolean"}, "note": {"type": "string"}},
-}
+VERIFY_BODY = Body(
+    {
+        "type": "object",
+        "required": ["women_led", "youth_led"],
+        "properties": {"women_led": {"type": "boolean"}, "youth_led": {"type": "boolean"}, "note": text(1000)},
+    }
+)
+CREATE_BODY = Body(OrganizationForm)
+PATCH_BODY = Body(OrganizationForm, partial=True)
+INVITE_BODY = Body(InviteForm)
 LIST_SCHEMA = {
     "type": "object",
     "properties": {
@@ -64,10 +67,10 @@ def _fetch(org_id: int, action: str = "view") -> Organization:
 
 @endpoint(
     "/organizations", "POST", summary="Create an organization; the caller becomes its owner",
-    body=OrganizationForm, response=ORG_SCHEMA, status=201, tag="organizations",
+    body=CREATE_BODY, response=ORG_SCHEMA, status=201, tag="organizations",
 )  # fmt: skip
 def create_organization():
-    payload = json_body()
+    payload = body()
     validated(OrganizationForm, {k: v for k, v in payload.items() if k != "evidence"})
     org = services.create(current_api_user(), payload)
     return jsonify(org_json(org)), 201
@@ -78,8 +81,7 @@ def create_organization():
 )
 def list_organizations():
     user = current_api_user()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), 200)
+    page, per_page = page_args()
     query = db.select(Organization).order_by(Organization.id)
     if not user.is_manager:
         from ..organizations.models import Membership
@@ -100,27 +102,22 @@ def get_organization(org_id: int):
 
 @endpoint(
     "/organizations/<int:org_id>", "PATCH", summary="Edit an organization (owner or editor)",
-    body=OrganizationForm, response=ORG_SCHEMA, tag="organizations",
+    body=PATCH_BODY, response=ORG_SCHEMA, tag="organizations",
 )  # fmt: skip
 def update_organization(org_id: int):
     org = _fetch(org_id, "edit")
-    payload = services.snapshot(org) | json_body()
+    payload = services.snapshot(org) | body()
     org = services.update(current_api_user(), org, payload)
     return jsonify(org_json(org))
 
 
 @endpoint(
     "/organizations/<int:org_id>/verify", "POST", summary="Manager verification of women-/youth-led status",
-    roles=(Role.MANAGER, Role.ADMIN), body=VERIFY_SCHEMA, response=ORG_SCHEMA, tag="organizations",
+    roles=(Role.MANAGER, Role.ADMIN), body=VERIFY_BODY, response=ORG_SCHEMA, tag="organizations",
 )  # fmt: skip
 def verify_organization(org_id: int):
     org = _fetch(org_id)
-    payload = json_body()
-    errors = {
-        k: [_("Must be true or false.")] for k in ("women_led", "youth_led") if not isinstance(payload.get(k), bool)
-    }
-    if errors:
-        raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
+    payload = body()
     org = services.verify(
         current_api_user(), org, women_led=payload["women_led"], youth_led=payload["youth_led"],
         note=str(payload.get("note") or ""),
@@ -130,13 +127,13 @@ def verify_organization(org_id: int):
 
 @endpoint(
     "/organizations/<int:org_id>/members", "POST", summary="Invite a member by email (owner)",
-    body=InviteForm, status=201, tag="organizations",
+    body=INVITE_BODY, status=201, tag="organizations",
     response={"type": "object", "properties": {"email": {"type": "string"}, "role": {"type": "string"},
                                                "expires_at": {"type": "string", "format": "date-time"}}},
 )  # fmt: skip
 def invite_member(org_id: int):
     org = _fetch(org_id, "members")
-    form = validated(InviteForm, json_body())
+    form = validated(InviteForm, body())
     invitation = services.invite(current_api_user(), org, email=form.email.data, role=form.role.data)
     return jsonify(
         {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at.isoformat()}

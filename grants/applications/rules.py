@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from flask import abort
 
 from ..calls import lifecycle as call_lifecycle
-from ..consortia.rules import user_org_ids
+from ..consortia.rules import acts_for_lead, user_org_ids
 from ..extensions import db
+from . import lifecycle
 from .models import Application
 
 
@@ -36,12 +37,38 @@ def access(user, app: Application) -> Access | None:
     orgs = user_org_ids(user)
     members = set(app.consortium.member_ids())
     member = bool(orgs & members)
-    lead = app.consortium.lead_organization_id in orgs
-    manager = user.is_manager and app.status not in ("draft",)
+    lead = acts_for_lead(user, app.consortium, orgs)
+    manager = user.is_manager and app.status != lifecycle.Status.DRAFT
     if not (member or manager):
         return None
-    sealed = app.status != "draft" and call_lifecycle.effective_status(app.call) == "published"
+    sealed = (
+        app.status != lifecycle.Status.DRAFT
+        and call_lifecycle.effective_status(app.call) == call_lifecycle.Status.PUBLISHED
+    )
     return Access(member=member, lead=lead, manager=manager, sealed=sealed)
+
+
+def can_edit(found: Access | None, app: Application) -> bool:
+    """Change the content: a consortium member, while the application is a draft or withdrawn."""
+    return bool(found and found.member and lifecycle.is_editable(app))
+
+
+def can_submit(found: Access | None, app: Application) -> bool:
+    """Submit: acting for the lead, while editable (the deadline is checked by the service)."""
+    return bool(found and found.lead and lifecycle.is_editable(app))
+
+
+def can_withdraw(found: Access | None, app: Application) -> bool:
+    """Withdraw: acting for the lead, a submitted application, while the call is still open."""
+    return bool(
+        found and found.lead and lifecycle.can(app, lifecycle.Status.WITHDRAWN)
+        and call_lifecycle.effective_status(app.call) == call_lifecycle.Status.PUBLISHED
+    )  # fmt: skip
+
+
+def can_read_result(found: Access | None, app: Application) -> bool:
+    """The consortium reads the decision and its scores once the application is decided."""
+    return bool(found and found.member and lifecycle.is_decided(app))
 
 
 def get_application_or_404(app_id: int, user, action: str = "view") -> tuple[Application, Access]:

@@ -13,19 +13,19 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from .. import mail
-from ..accounts.models import User
 from ..audit.services import record
 from ..calls import lifecycle as call_lifecycle
 from ..calls.models import Call
 from ..consortia.models import Consortium
-from ..consortia.rules import user_org_ids
+from ..consortia.rules import acts_for_lead, lead_members, user_org_ids
 from ..core import clock, uploads
+from ..core.db import lock, transactional
 from ..core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from ..core.inputs import MAX_ID
 from ..core.urls import external_url
 from ..core.validation import FieldErrors, parse_integer
 from ..extensions import db
 from ..i18n import LANGUAGES, format_datetime
-from ..organizations.models import Membership
 from . import lifecycle
 from .models import AccessLogEntry, Application, Attachment, BudgetLine, Indicator, Submission, WorkplanItem
 from .rules import Access
@@ -39,9 +39,10 @@ MAX_ATTACHMENTS = 20
 # --- creating and saving ---------------------------------------------------------------
 
 
+@transactional
 def create(actor, call: Call, consortium: Consortium, data: dict | None = None) -> Application:
     """A draft for a published call that has not closed, by a member of the lead organization."""
-    if consortium.lead_organization_id not in user_org_ids(actor):
+    if not acts_for_lead(actor, consortium):
         raise Forbidden(_("Only a member of the lead organization can start the application."), code="not_lead")
     if call_lifecycle.effective_status(call) != "published":
         raise Conflict(_("This call is not accepting applications."), code="call_not_open")
@@ -52,12 +53,27 @@ def create(actor, call: Call, consortium: Consortium, data: dict | None = None) 
     if data:
         _apply(app, _clean(app, data))
     record(actor, "application.created", "application", app.id, after={"call": call.id, "consortium": consortium.id})
-    db.session.commit()
     return app
 
 
 def _text(value) -> str:
-    return str(value if value is not None else "").replace("\r\n", "\n").strip()
+    """Text as typed (numbers the web form sent as text are text too); None is empty."""
+    if value is None or isinstance(value, bool | list | dict):
+        return ""
+    return str(value).replace("\r\n", "\n").strip()
+
+
+def _string(value, field: str, errors: FieldErrors, *, limit: int) -> str:
+    """A text field: refused (never converted) when it is not text or longer than `limit`."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.add(field, _("Must be text."))
+        return ""
+    text = value.replace("\r\n", "\n").strip()
+    if len(text) > limit:
+        errors.add(field, _("Too long: at most %(n)d characters.", n=limit))
+    return text
 
 
 def _decimal(value, field: str, errors: FieldErrors, *, positive: bool = False) -> Decimal | None:
@@ -82,7 +98,20 @@ def _rows(value, field: str, errors: FieldErrors) -> list[dict]:
     if len(value) > MAX_ROWS:
         errors.add(field, _("At most %(n)d rows.", n=MAX_ROWS))
         return []
-    return [row if isinstance(row, dict) else {} for row in value]
+    if not all(isinstance(row, dict) for row in value):
+        errors.add(field, _("Each row must be an object with the row's fields."))
+        return []
+    return value
+
+
+def _member_id(value) -> int | None:
+    """An organization id given as a number or digits; anything else (or out of range) is None."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    if isinstance(value, str) and not value.strip().isdigit():
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
 
 
 def _blank(row: dict) -> bool:
@@ -96,16 +125,16 @@ def _clean(app: Application, data: dict) -> dict:
     members = set(app.consortium.member_ids())
     for key, limit in TEXT_LIMITS.items():
         if key in data:
-            out[key] = _text(data[key])
-            if len(out[key]) > limit:
-                errors.add(key, _("Too long: at most %(n)d characters.", n=limit))
+            out[key] = _string(data[key], key, errors, limit=limit)
     if "requested_amount" in data:
         raw = data["requested_amount"]
         out["requested_amount"] = (
             0 if _text(raw) == "" else parse_integer(raw, "requested_amount", errors, low=0, high=10**12)
         )
     if "language" in data:
-        out["language"] = data["language"] if data["language"] in LANGUAGES else None
+        out["language"] = (
+            data["language"] if isinstance(data["language"], str) and data["language"] in LANGUAGES else None
+        )
         if out["language"] is None:
             errors.add("language", _("Choose one of: Kazakh, Russian, English."))
     if "budget_lines" in data:
@@ -113,15 +142,13 @@ def _clean(app: Application, data: dict) -> dict:
         for i, row in enumerate(r for r in _rows(data["budget_lines"], "budget_lines", errors) if not _blank(r)):
             f = f"budget_lines.{i}"
             category = row.get("category") or "other"
-            if category not in CATEGORIES:
+            if not isinstance(category, str) or category not in CATEGORIES:
                 errors.add(f"{f}.category", _("Not a valid choice."))
-            description = _text(row.get("description"))[:500]
+                category = "other"
+            description = _string(row.get("description"), f"{f}.description", errors, limit=500)
             if not description:
                 errors.add(f"{f}.description", _("Describe what the money is for."))
-            try:
-                org_id = int(row.get("organization_id"))
-            except (TypeError, ValueError):
-                org_id = None
+            org_id = _member_id(row.get("organization_id"))
             if org_id not in members:
                 errors.add(f"{f}.organization_id", _("Choose an organization of the consortium."))
             quantity = _decimal(row.get("quantity"), f"{f}.quantity", errors, positive=True)
@@ -133,7 +160,8 @@ def _clean(app: Application, data: dict) -> dict:
         rows = []
         for i, row in enumerate(r for r in _rows(data["indicators"], "indicators", errors) if not _blank(r)):
             f = f"indicators.{i}"
-            name, unit = _text(row.get("name"))[:300], _text(row.get("unit"))[:60]
+            name = _string(row.get("name"), f"{f}.name", errors, limit=300)
+            unit = _string(row.get("unit"), f"{f}.unit", errors, limit=60)
             if not name:
                 errors.add(f"{f}.name", _("Name the indicator."))
             if not unit:
@@ -146,7 +174,7 @@ def _clean(app: Application, data: dict) -> dict:
         rows = []
         for i, row in enumerate(r for r in _rows(data["workplan"], "workplan", errors) if not _blank(r)):
             f = f"workplan.{i}"
-            activity = _text(row.get("activity"))[:500]
+            activity = _string(row.get("activity"), f"{f}.activity", errors, limit=500)
             if not activity:
                 errors.add(f"{f}.activity", _("Describe the activity."))
             start = parse_integer(row.get("start_month"), f"{f}.start_month", errors, low=1, high=MAX_MONTHS)
@@ -156,16 +184,23 @@ def _clean(app: Application, data: dict) -> dict:
             rows.append({"activity": activity, "start_month": start, "end_month": end})
         out["workplan"] = rows
     if "partner_roles" in data:
-        roles = data["partner_roles"] if isinstance(data["partner_roles"], dict) else {}
+        roles = data["partner_roles"]
         out["partner_roles"] = {}
+        if not isinstance(roles, dict):
+            errors.add("partner_roles", _("Must be an object: {organization id: role}."))
+            roles = {}
         for key, text in roles.items():
-            if not str(key).isdigit() or int(key) not in members:
+            if _member_id(key) not in members:
                 errors.add("partner_roles", _("Choose an organization of the consortium."))
                 continue
-            if _text(text):
-                out["partner_roles"][str(int(key))] = _text(text)[:3000]
+            role = _string(text, "partner_roles", errors, limit=3000)
+            if role:
+                out["partner_roles"][str(int(key))] = role
     if "declarations" in data:
-        given = data["declarations"] if isinstance(data["declarations"], dict) else {}
+        given = data["declarations"]
+        if not isinstance(given, dict) or not all(isinstance(v, bool) for v in given.values()):
+            errors.add("declarations", _("Must be an object of true/false answers."))
+            given = {}
         out["declarations"] = {key: bool(given.get(key)) for key in DECLARATIONS}
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), fields=dict(errors))
@@ -203,16 +238,19 @@ def content(app: Application) -> dict:
     }  # fmt: skip
 
 
+@transactional
 def save(actor, app: Application, data: dict, *, version) -> Application:
     """Save part of a draft. `version` is the version the writer started from: if someone
-    saved in between, nothing is written and the conflict carries both texts."""
+    saved in between, nothing is written and the conflict carries both texts. The row lock is
+    taken before the version is compared, so two tabs saving the same version at once cannot
+    both pass the check: the second waits, then sees the new version (409 `stale_version`)."""
+    lock(app)
     if not lifecycle.is_editable(app):
         raise Conflict(_("A submitted application cannot be changed. Withdraw it first (before the deadline)."),
                        code="not_editable")  # fmt: skip
-    try:
+    based_on = version if isinstance(version, int) and not isinstance(version, bool) else None
+    if isinstance(version, str) and version.strip().isdigit():
         based_on = int(version)
-    except (TypeError, ValueError):
-        based_on = None
     if based_on != app.version:
         theirs = {k: v for k, v in content(app).items() if k in data}
         raise Conflict(
@@ -226,7 +264,6 @@ def save(actor, app: Application, data: dict, *, version) -> Application:
     app.version += 1
     app.updated_at = clock.now()
     app.updated_by_id = actor.id
-    db.session.commit()
     return app
 
 
@@ -311,11 +348,15 @@ def _deadline_passed(call: Call) -> Conflict:
                       when=format_datetime(call.closes_at)), code="deadline_passed")  # fmt: skip
 
 
+@transactional
 def submit(actor, app: Application) -> Submission:
-    """Freeze the application: canonical snapshot, SHA-256, receipt number, receipt email."""
-    if app.consortium.lead_organization_id not in user_org_ids(actor):
+    """Freeze the application: canonical snapshot, SHA-256, receipt number, receipt email.
+    Locks the call (receipt numbers per call) and then the application before checking, so of
+    several submits at once exactly one freezes a version; the others see it submitted (409)."""
+    if not acts_for_lead(actor, app.consortium):
         raise Forbidden(_("Only a member of the lead organization can submit the application."), code="not_lead")
     call = db.session.execute(select(Call).where(Call.id == app.call_id).with_for_update()).scalar_one()
+    lock(app)
     now = clock.now()
     if now >= call.closes_at:
         raise _deadline_passed(call)
@@ -342,34 +383,31 @@ def submit(actor, app: Application) -> Submission:
                             submitted_by_id=actor.id)  # fmt: skip
     db.session.add(submission)
     app.submitted_at = now
-    lifecycle.transition(app, "submitted", actor, receipt_number=receipt, sha256=submission.sha256)
+    lifecycle.transition(app, lifecycle.Status.SUBMITTED, actor, locked=True, receipt_number=receipt,
+                         sha256=submission.sha256)  # fmt: skip
     db.session.flush()
     _send_receipt(app, submission)
-    db.session.commit()
     return submission
 
 
 def _send_receipt(app: Application, submission: Submission) -> None:
-    rows = db.session.execute(
-        select(User.email, User.locale).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == app.consortium.lead_organization_id)
-    ).all()  # fmt: skip
     link = external_url("applications.receipt_pdf", app_id=app.id)
-    for email, locale in rows:
-        mail.send(email, "application_receipt", locale, app=app, submission=submission, link=link)
+    for person in lead_members(app.consortium):
+        mail.send(person.email, "application_receipt", person.locale, app=app, submission=submission, link=link)
 
 
+@transactional
 def withdraw(actor, app: Application) -> Application:
-    if app.consortium.lead_organization_id not in user_org_ids(actor):
+    if not acts_for_lead(actor, app.consortium):
         raise Forbidden(_("Only a member of the lead organization can withdraw the application."), code="not_lead")
     if clock.now() >= app.call.closes_at:
         raise _deadline_passed(app.call)
-    lifecycle.transition(app, "withdrawn", actor)
+    lock(app)
+    lifecycle.transition(app, lifecycle.Status.WITHDRAWN, actor, locked=True)
     latest = latest_submission(app)
     if latest is not None:
         latest.withdrawn_at = clock.now()
     app.version += 1
-    db.session.commit()
     return app
 
 
@@ -388,9 +426,13 @@ def submissions(app: Application) -> list[Submission]:
 # --- attachments ---------------------------------------------------------------------------
 
 
+@transactional
 def add_attachment(actor, app: Application, upload: FileStorage | None, kind: str = "other") -> Attachment:
+    """Attach a file to a draft, at most MAX_ATTACHMENTS: the count is read under the row lock, so
+    uploads at once cannot pass the cap together."""
     from .sections import ATTACHMENT_KINDS
 
+    lock(app)
     if not lifecycle.is_editable(app):
         raise Conflict(_("A submitted application cannot be changed. Withdraw it first (before the deadline)."),
                        code="not_editable")  # fmt: skip
@@ -408,11 +450,12 @@ def add_attachment(actor, app: Application, upload: FileStorage | None, kind: st
     app.version += 1
     record(actor, "application.attachment_added", "application", app.id,
            after={"filename": stored.filename, "sha256": stored.sha256})  # fmt: skip
-    db.session.commit()
     return attachment
 
 
+@transactional
 def remove_attachment(actor, app: Application, attachment_id: int) -> None:
+    lock(app)
     if not lifecycle.is_editable(app):
         raise Conflict(_("A submitted application cannot be changed. Withdraw it first (before the deadline)."),
                        code="not_editable")  # fmt: skip
@@ -422,12 +465,12 @@ def remove_attachment(actor, app: Application, attachment_id: int) -> None:
     app.attachments.remove(attachment)
     app.version += 1
     record(actor, "application.attachment_removed", "application", app.id, before={"filename": attachment.filename})
-    db.session.commit()
 
 
 # --- access log ---------------------------------------------------------------------------
 
 
+@transactional
 def log_access(user, app: Application, found: Access, action: str, reason: str | None = None) -> None:
     """Openings by anyone outside the consortium are logged; a sealed one needs a reason."""
     if not found.outsider:
@@ -438,7 +481,6 @@ def log_access(user, app: Application, found: Access, action: str, reason: str |
     role = "admin" if user.is_admin and not user.has_role("manager") else ("manager" if found.manager else "reviewer")
     db.session.add(AccessLogEntry(application_id=app.id, user_id=user.id, viewer_role=role, action=action,
                                   sealed_reason=(reason or "").strip()[:2000] if found.sealed else None))  # fmt: skip
-    db.session.commit()
 
 
 def access_log(app: Application) -> list[AccessLogEntry]:

@@ -7,7 +7,7 @@ from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
 
 from ..calls import rules as call_rules
-from ..consortia.rules import user_org_ids
+from ..consortia.rules import acts_for_lead, user_org_ids
 from ..core import uploads
 from ..core.errors import ServiceError
 from ..extensions import db
@@ -28,7 +28,9 @@ SECTION_ROWS = {"workplan": "workplan", "budget": "budget_lines", "indicators": 
 
 @bp.app_context_processor
 def _helpers():
-    return {"app_status": lifecycle.label, "SECTIONS": SECTIONS, "access_action": _access_action}
+    return {"app_status": lifecycle.label, "SECTIONS": SECTIONS, "access_action": _access_action,
+            "app_editable": lifecycle.is_editable, "app_can_edit": rules.can_edit, "app_can_submit": rules.can_submit,
+            "app_can_withdraw": rules.can_withdraw, "app_can_read_result": rules.can_read_result}  # fmt: skip
 
 
 def _access_action(action: str) -> str:
@@ -49,7 +51,7 @@ def apply(call_id: int):
 
     call = call_rules.get_call_or_404(call_id, current_user)
     orgs = user_org_ids(current_user)
-    leading = [c for c in consortia_of(current_user) if c.lead_organization_id in orgs]
+    leading = [c for c in consortia_of(current_user) if acts_for_lead(current_user, c, orgs)]
     if request.method == "POST":
         validate_csrf(request.form.get("csrf_token"))
         consortium = next((c for c in leading if str(c.id) == request.form.get("consortium_id")), None)
@@ -203,6 +205,8 @@ def withdraw(app_id: int):
         services.withdraw(current_user, app)
     except ServiceError as error:
         db.session.rollback()
+        if error.status == 403:  # not theirs to do: an error page, not a flash on the same page
+            return render_template("error.html", status=403, message=error.message), 403
         flash(error.message, "error")
         return redirect(url_for("applications.show", app_id=app.id)), 303
     flash(_("The application is withdrawn. You can change it and submit it again before the deadline."), "success")

@@ -26,6 +26,7 @@ class Award(db.Model):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="pending_signature", server_default="pending_signature")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # optimistic: a stale edit is refused
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     application = relationship("Application", lazy="joined")
@@ -46,12 +47,19 @@ class Award(db.Model):
     def disbursed(self) -> int:
         return sum(t.amount for t in self.tranches if t.paid_on)
 
+    @property
+    def payments(self) -> list[TranchePayment]:
+        """Every payment and reversal of every tranche, oldest first (the money history)."""
+        return sorted((p for t in self.tranches for p in t.payments), key=lambda p: (p.recorded_at, p.id))
+
 
 class Tranche(db.Model):
     __tablename__ = "tranche"
     __table_args__ = (
         UniqueConstraint("award_id", "n", name="uq_tranche_award_n"),
         CheckConstraint("amount >= 0", name="amount"),
+        CheckConstraint("status IN ('scheduled', 'payable', 'paid')", name="status"),
+        CheckConstraint("(status = 'paid') = (paid_on IS NOT NULL)", name="paid_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +70,33 @@ class Tranche(db.Model):
     condition: Mapped[str] = mapped_column(String(30))  # signature | interim_report | final_report
     due_on: Mapped[date] = mapped_column(Date)
     paid_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="scheduled", server_default="scheduled")
+
+    payments: Mapped[list[TranchePayment]] = relationship(
+        cascade="all, delete-orphan", order_by="TranchePayment.id", lazy="selectin"
+    )
+
+
+class TranchePayment(db.Model):
+    """The money history of a tranche, append-only: each payment recorded and each reversal of a
+    payment recorded in error (with its reason). Nothing here is ever deleted or changed."""
+
+    __tablename__ = "tranche_payment"
+    __table_args__ = (
+        CheckConstraint("kind IN ('payment', 'reversal')", name="kind"),
+        CheckConstraint("kind = 'reversal' OR paid_on IS NOT NULL", name="paid_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tranche_id: Mapped[int] = mapped_column(ForeignKey("tranche.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    tranche = relationship("Tranche", viewonly=True)
+    actor = relationship("User", lazy="joined")
 
 
 class Report(db.Model):
@@ -116,3 +151,6 @@ class Letter(db.Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the letter states, frozen at issue: every rendering and /verify read this, never the
+    # live organization or award (a later rename must not change an issued letter).
+    snapshot: Mapped[dict | None] = mapped_column(JSON)

@@ -7,14 +7,13 @@ from flask_wtf.csrf import validate_csrf
 
 from ..accounts.models import Role
 from ..calls import rules as call_rules
-from ..consortia.rules import user_org_ids
 from ..core import clock
 from ..core.access import role_required
-from ..core.errors import ServiceError
+from ..core.errors import ServiceError, ValidationFailed
 from ..core.export import table_response
 from ..extensions import db
 from ..i18n import current_locale, display_zone
-from . import rules, services
+from . import issuing, lifecycle, payments, rules, services
 
 bp = Blueprint("awards", __name__)
 
@@ -23,7 +22,7 @@ def progress(award) -> list[tuple[str, float, float, float | None]]:
     """(indicator, target, latest reported value, % of target)."""
     latest = {}
     for report in award.reports:
-        if report.status in ("submitted", "approved"):
+        if report.status in lifecycle.REPORT_IN:
             latest.update(report.indicators or {})
     out = []
     for indicator in award.application.indicators:
@@ -35,12 +34,35 @@ def progress(award) -> list[tuple[str, float, float, float | None]]:
     return out
 
 
+def _bound(predicate):
+    """A rules predicate asked about the signed-in user, for templates."""
+    return lambda *args: predicate(current_user, *args)
+
+
 @bp.app_context_processor
 def _helpers():
-    labels = {"due": _("not submitted yet"), "submitted": _("submitted"), "approved": _("approved"),
-              "returned": _("returned for changes")}  # fmt: skip
-    return {"award_progress": progress, "award_overdue": services.overdue,
-            "report_status": lambda code: labels.get(code, code)}  # fmt: skip
+    return {
+        "award_progress": progress,
+        "award_overdue": lifecycle.overdue,
+        "award_status": lifecycle.award_label,
+        "tranche_status": lifecycle.tranche_label,
+        "report_status": lifecycle.report_label,
+        "tranche_condition": lambda t: str(lifecycle.CONDITION_LABELS.get(t.condition, t.condition)),
+        "can_edit_award": _bound(rules.can_edit_award),
+        "can_issue_letter": _bound(rules.can_issue_letter),
+        "can_mark_paid": _bound(rules.can_mark_paid),
+        "can_reverse_payment": _bound(rules.can_reverse_payment),
+        "can_edit_report": _bound(rules.can_edit_report),
+        "can_review_report": _bound(rules.can_review_report),
+        "report_shows_content": rules.report_shows_content,
+    }
+
+
+def _confirmed() -> None:
+    """Irreversible manager actions need the ticked confirmation box (works without JavaScript)."""
+    if request.form.get("confirm") != "1":
+        raise ValidationFailed(_("Tick the box to confirm."), fields={"confirm": [_("Tick the box to confirm.")]},
+                               code="confirmation_required")  # fmt: skip
 
 
 @bp.route("/manage/calls/<int:call_id>/awards", methods=["GET", "POST"])
@@ -53,6 +75,9 @@ def dashboard(call_id: int):
             made = services.create_from_decisions(current_user, call)
             flash(_("%(n)d awards created from the decisions.", n=len(made)), "success")
         elif request.form.get("action") == "letters":
+            if request.form.get("confirm") != "1":
+                flash(_("Tick the box to confirm."), "error")
+                return redirect(url_for("awards.dashboard", call_id=call.id))
             from worker.tasks import issue_letters
 
             issue_letters.delay(call.id, current_user.id)
@@ -79,7 +104,7 @@ def export(call_id: int, fmt: str):
         consortium = a.application.consortium
         indicators = "; ".join(f"{name}: {pct if pct is not None else '-'}%" for name, _t, _v, pct in progress(a))
         rows.append([a.agreement_number, consortium.name, consortium.lead.name, consortium.lead.region, a.amount,
-                     a.disbursed, a.status, "; ".join(services.overdue(a)), indicators])  # fmt: skip
+                     a.disbursed, lifecycle.award_label(a.status), "; ".join(lifecycle.overdue(a)), indicators])  # fmt: skip
     return table_response(f"{call.code}-awards", header, rows, fmt)
 
 
@@ -96,22 +121,32 @@ def show(award_id: int):
     status = 200
     autosave = request.headers.get("X-Autosave") == "1"
     if request.method == "POST":
+        if not (rules.can_manage(current_user) or rules.is_lead_member(current_user, award)):
+            abort(403)  # may read the award (a partner) but never act on it
         validate_csrf(request.form.get("csrf_token"))
         action = request.form.get("action", "")
         try:
             if action == "paid":
                 rules.get_award_or_404(award_id, current_user, "manage")
-                services.mark_paid(
-                    current_user, award, request.form.get("n", type=int), request.form.get("paid_on", "")
-                )
+                _confirmed()
+                payments.mark_paid(current_user, award, request.form.get("n", type=int),
+                                   request.form.get("paid_on", ""))  # fmt: skip
+            elif action == "reverse":
+                rules.get_award_or_404(award_id, current_user, "manage")
+                _confirmed()
+                payments.reverse_payment(current_user, award, request.form.get("n", type=int),
+                                         request.form.get("reason", ""))  # fmt: skip
             elif action == "letter":
                 rules.get_award_or_404(award_id, current_user, "manage")
-                services.issue_letter(current_user, award, request.form.get("language") or None)
+                _confirmed()
+                issuing.issue_letter(current_user, award, request.form.get("language") or None,
+                                      seen_version=request.form.get("seen", 0, type=int))  # fmt: skip
             elif action == "edit":
                 rules.get_award_or_404(award_id, current_user, "manage")
                 services.update(current_user, award, {k: request.form.get(k) for k in
                                                       ("agreement_number", "amount", "starts_on", "ends_on")}
-                                | {"percents": request.form.getlist("percent")})  # fmt: skip
+                                | {"percents": request.form.getlist("percent")},
+                                version=request.form.get("version"))  # fmt: skip
             elif action in ("report", "save"):
                 rules.get_award_or_404(award_id, current_user, "report")
                 names = [i.name for i in award.application.indicators]
@@ -147,10 +182,10 @@ def show(award_id: int):
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("awards.show", award_id=award.id))
-    is_lead = award.application.consortium.lead_organization_id in user_org_ids(current_user)
     return render_template(
-        "awards/show.html", award=award, manager=rules.can_manage(current_user), is_lead=is_lead
-    ), status
+        "awards/show.html", award=award, manager=rules.can_manage(current_user),
+        seen_version=issuing.latest_version(award),
+    ), status  # fmt: skip
 
 
 @bp.route("/awards/<int:award_id>/letter.pdf")
@@ -158,15 +193,9 @@ def show(award_id: int):
 def letter(award_id: int):
     award = rules.get_award_or_404(award_id, current_user)
     current = award.letter
-    wanted = request.args.get("lang")
     if current is None:
         abort(404)
-    if wanted in ("kk", "ru", "en") and wanted != current.language:
-        from .letters import render_letter
-
-        data = render_letter(award, wanted, current.verification_code, current.version)
-    else:
-        data = services.letter_bytes(current)
+    data = issuing.letter_pdf(award, current, request.args.get("lang"))
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f"attachment; filename=letter-{award.agreement_number.replace('/', '-')}.pdf",
         "X-Content-Type-Options": "nosniff"})  # fmt: skip
@@ -176,13 +205,14 @@ def letter(award_id: int):
 def verify(code: str):
     """Public: confirms a letter's number, recipient, amount and SHA-256 — or says plainly
     that the code is unknown or was superseded by a newer version."""
-    found = services.find_letter(code)
+    found = issuing.find_letter(code)
     if found is None:
         return render_template("awards/verify.html", letter=None, code=code[:40]), 404
+    from .letters import snapshot_for
     from .models import Award
 
-    award = db.session.get(Award, found.award_id)
-    return render_template("awards/verify.html", letter=found, award=award, code=found.verification_code,
+    stated = snapshot_for(found, db.session.get(Award, found.award_id))
+    return render_template("awards/verify.html", letter=found, stated=stated, code=found.verification_code,
                            locale=current_locale())  # fmt: skip
 
 

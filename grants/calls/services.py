@@ -13,7 +13,7 @@ from werkzeug.datastructures import FileStorage
 from ..audit.models import AuditEvent
 from ..audit.services import changes, record
 from ..core import clock, uploads
-from ..core.db import on_commit
+from ..core.db import lock, on_commit, transactional
 from ..core.errors import Conflict, ValidationFailed
 from ..core.validation import FieldErrors, parse_integer
 from ..extensions import db
@@ -281,6 +281,7 @@ def _comparable(values: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
 
 
+@transactional
 def create(actor, data: dict, guideline: FileStorage | None = None) -> Call:
     values = clean(data)
     call = Call(created_by_id=actor.id)
@@ -289,17 +290,18 @@ def create(actor, data: dict, guideline: FileStorage | None = None) -> Call:
     db.session.add(call)
     db.session.flush()
     record(actor, "call.created", "call", call.id, after=_comparable(values))
-    db.session.commit()
     return call
 
 
+@transactional
 def update(actor, call: Call, data: dict, guideline: FileStorage | None = None) -> Call:
     """A draft may change freely. Once published, rules that affect scoring or eligibility are
     locked; only wording (titles, descriptions, the guideline) may be corrected, and each
     correction is recorded and shown on the public page."""
+    lock(call)  # two editors: the second sees the first one's rules before comparing
     current = to_dict(call)
     before = _comparable(current)
-    if call.status != Status.DRAFT:
+    if lifecycle.rules_locked(call):
         locked = sorted(k for k in data if k not in WORDING and k in current and _norm(data[k]) != _norm(current[k]))
         if locked:
             raise Conflict(
@@ -316,22 +318,23 @@ def update(actor, call: Call, data: dict, guideline: FileStorage | None = None) 
     if new_guideline:
         new["guideline_sha256"] = call.guideline_sha256
     if new:
-        action = "call.updated" if call.status == Status.DRAFT else "call.corrected"
+        action = "call.corrected" if lifecycle.rules_locked(call) else "call.updated"
         record(actor, action, "call", call.id, before=old, after=new)
-    db.session.commit()
     return call
 
 
+@transactional
 def publish(actor, call: Call) -> Call:
     """Publish (locks the rules) and announce to matching subscribers right after the commit."""
-    if call.status == Status.DRAFT and call.closes_at <= clock.now():
+    lock(call)
+    if lifecycle.is_draft(call) and call.closes_at <= clock.now():
         raise ValidationFailed(
             _("The deadline has already passed; move it into the future before publishing."),
             fields={"closes_at": [_("The deadline is in the past.")]}, code="deadline_in_past",
         )  # fmt: skip
-    if call.status == Status.DRAFT:
+    if lifecycle.is_draft(call):
         clean(to_dict(call), current=call)  # a draft saved earlier must still satisfy every rule
-    lifecycle.transition(call, Status.PUBLISHED, actor)
+    lifecycle.transition(call, Status.PUBLISHED, actor, locked=True)
     call_id = call.id
 
     def announce() -> None:
@@ -340,13 +343,13 @@ def publish(actor, call: Call) -> Call:
         announce_call.delay(call_id)
 
     on_commit(announce)
-    db.session.commit()
     return call
 
 
+@transactional
 def advance(actor, call: Call, to: Status) -> Call:
+    """A manager moves the call on (start the review, decided, archived) along the lifecycle."""
     lifecycle.transition(call, to, actor)
-    db.session.commit()
     return call
 
 
@@ -366,7 +369,7 @@ def themes() -> list[Theme]:
 def public_calls(*, region: str | None = None, theme: str | None = None) -> dict[str, list[Call]]:
     """Published and later calls grouped open / upcoming / closed, open ones by deadline."""
     now = clock.now()
-    query = select(Call).where(Call.status != Status.DRAFT)
+    query = select(Call).where(Call.status.in_(lifecycle.PUBLIC))
     if region:
         open_to_all = ~exists().where(CallRegion.call_id == Call.id)
         query = query.where(
@@ -387,6 +390,7 @@ def public_calls(*, region: str | None = None, theme: str | None = None) -> dict
     return groups
 
 
+@transactional
 def set_section_help(actor, call: Call, data: dict) -> Call:
     """The programme's how-to and example per application section and language. Wording only,
     so it may change at any time; each change is audited."""
@@ -403,10 +407,10 @@ def set_section_help(actor, call: Call, data: dict) -> Call:
     call.section_help = out or None
     if out != before:
         record(actor, "call.help_updated", "call", call.id, before=before, after=out)
-    db.session.commit()
     return call
 
 
+@transactional
 def save_theme(actor, *, code: str, names: dict, position) -> Theme:
     """Add or rename a theme (the list calls and subscriptions choose from)."""
     code = (code or "").strip().lower()
@@ -433,5 +437,4 @@ def save_theme(actor, *, code: str, names: dict, position) -> Theme:
         setattr(theme, f"name_{lang}", clean_names[lang])
     theme.position = order
     record(actor, "theme.saved", "theme", None, before=before, after={"code": code, **clean_names})
-    db.session.commit()
     return theme

@@ -35,7 +35,9 @@ def closes_in(call: Call) -> str:
 
 @bp.app_context_processor
 def _helpers():
-    return {"call_label": lifecycle.label, "closes_in": closes_in, "call_status": lifecycle.effective_status}
+    return {
+        "call_label": lifecycle.label, "closes_in": closes_in, "CALL_STATUS": Status, **rules.template_helpers(),
+    }  # fmt: skip
 
 
 # --- public ------------------------------------------------------------------------------
@@ -62,7 +64,7 @@ def show(call_id: int):
     form.themes.data = [t.code for t in call.themes]
     return render_template(
         "calls/show.html", call=call, corrections=services.corrections(call), form=form,
-        status=lifecycle.effective_status(call), upcoming=lifecycle.is_upcoming(call),
+        upcoming=lifecycle.is_upcoming(call),
     )  # fmt: skip
 
 
@@ -88,7 +90,7 @@ def feed():
 
 @bp.route("/calls/deadlines.ics")
 def deadlines():
-    calls = [c for c in _public_calls() if lifecycle.effective_status(c) == Status.PUBLISHED]
+    calls = [c for c in _public_calls() if rules.can_apply(current_user, c)]
     return Response(feeds.ics(calls), mimetype="text/calendar",
                     headers={"Content-Disposition": "attachment; filename=deadlines.ics"})  # fmt: skip
 

@@ -23,10 +23,43 @@ def can_view(user, consortium: Consortium, orgs: set[int] | None = None) -> bool
     )
 
 
-def can_lead(user, consortium: Consortium, orgs: set[int] | None = None) -> bool:
-    """Acting for the lead: members of the lead organization."""
+def acts_for_lead(user, consortium: Consortium, orgs: set[int] | None = None) -> bool:
+    """THE rule "acts for the lead": the user is a member (any role) of the consortium's lead
+    organization. Starting, submitting and withdrawing an application, answering for it (appeals,
+    clarifications) and the grantee's side of an award all ask this one predicate.
+    `orgs` (the user's organization ids) may be passed when already known."""
+    if consortium is None:
+        return False
     orgs = user_org_ids(user) if orgs is None else orgs
     return consortium.lead_organization_id in orgs
+
+
+def can_respond(user, consortium: Consortium, orgs: set[int] | None = None) -> bool:
+    """A member of one of the partner organizations: may confirm or decline for it."""
+    orgs = user_org_ids(user) if orgs is None else orgs
+    return any(m.role == "partner" and m.organization_id in orgs for m in consortium.members)
+
+
+def lead_member_query(*columns, consortium: Consortium | None = None):
+    """acts_for_lead in SQL: SELECT `columns` (default: the User) of every person who acts for the
+    lead of a consortium. `User`, `Membership` (the lead membership) and `Consortium` are in the FROM
+    clause, so a caller may join on `Consortium.id` (e.g. `Application.consortium_id`), filter,
+    order or add `.distinct()`; with `consortium`, only that consortium's lead members."""
+    from ..accounts.models import User
+
+    query = (
+        select(*(columns or (User,))).select_from(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Consortium, Consortium.lead_organization_id == Membership.organization_id)
+    )  # fmt: skip
+    return query if consortium is None else query.where(Consortium.id == consortium.id)
+
+
+def lead_members(consortium: Consortium) -> list:
+    """The people who act for the lead (see acts_for_lead): who receives what is addressed to it."""
+    from ..accounts.models import User
+
+    return list(db.session.execute(lead_member_query(consortium=consortium).order_by(User.id)).scalars())
 
 
 def get_consortium_or_404(consortium_id: int, user, action: str = "view") -> Consortium:
@@ -34,7 +67,7 @@ def get_consortium_or_404(consortium_id: int, user, action: str = "view") -> Con
     if consortium is None:
         abort(404)
     orgs = user_org_ids(user)
-    allowed = can_view(user, consortium, orgs) if action == "view" else can_lead(user, consortium, orgs)
+    allowed = can_view(user, consortium, orgs) if action == "view" else acts_for_lead(user, consortium, orgs)
     if not allowed:
         abort(404)
     return consortium

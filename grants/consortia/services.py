@@ -9,7 +9,9 @@ from .. import mail
 from ..accounts.models import User
 from ..audit.services import record
 from ..core import clock
+from ..core.db import lock, transactional
 from ..core.errors import Conflict, Forbidden, ValidationFailed
+from ..core.inputs import MAX_ID
 from ..core.urls import external_url
 from ..extensions import db
 from ..organizations.models import Membership, Organization
@@ -17,28 +19,42 @@ from .models import Consortium, ConsortiumMember
 from .rules import user_org_ids
 
 
+def _id(value) -> int | None:
+    """A database id, or None (a bool, a float, text or a number out of the id range is no id)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
 def _ids(values) -> list[int]:
+    if not isinstance(values, list | tuple):
+        raise ValidationFailed(_("Please correct the marked fields."),
+                               fields={"partner_organization_ids": [_("Must be a list.")]})  # fmt: skip
     out = []
-    for value in values or []:
-        try:
-            out.append(int(value))
-        except (TypeError, ValueError):
+    for value in values:
+        number = _id(value)
+        if number is None:
             raise ValidationFailed(_("Please correct the marked fields."),
-                                   fields={"partner_organization_ids": [_("Not a valid choice.")]}) from None  # fmt: skip
+                                   fields={"partner_organization_ids": [_("Not a valid choice.")]})  # fmt: skip
+        out.append(number)
     return out
 
 
+@transactional
 def create(actor, *, name: str, lead_organization_id, partner_organization_ids) -> Consortium:
     """A consortium led by one of the actor's organizations; partners are asked to confirm."""
     errors: dict[str, list[str]] = {}
-    name = (name or "").strip()
+    name = (name if isinstance(name, str) else "").strip()
     if not name:
         errors["name"] = [_("Please give the consortium a name.")]
-    try:
-        lead_id = int(lead_organization_id)
-    except (TypeError, ValueError):
-        lead_id = None
-    partner_ids = list(dict.fromkeys(_ids(partner_organization_ids)))
+    elif len(name) > 300:
+        errors["name"] = [_("Too long: at most %(n)d characters.", n=300)]
+    lead_id = _id(lead_organization_id)
+    partner_ids = list(dict.fromkeys(_ids(partner_organization_ids or [])))
     lead = db.session.get(Organization, lead_id) if lead_id else None
     if lead is None or lead.id not in user_org_ids(actor):
         errors["lead_organization_id"] = [_("Choose one of your organizations as the lead.")]
@@ -52,7 +68,7 @@ def create(actor, *, name: str, lead_organization_id, partner_organization_ids) 
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
     now = clock.now()
-    consortium = Consortium(name=name[:300], lead_organization_id=lead.id, created_by_id=actor.id)
+    consortium = Consortium(name=name, lead_organization_id=lead.id, created_by_id=actor.id)
     consortium.members = [
         ConsortiumMember(organization_id=lead.id, role="lead", confirmed_at=now, responded_by_id=actor.id)
     ]
@@ -62,7 +78,6 @@ def create(actor, *, name: str, lead_organization_id, partner_organization_ids) 
     record(actor, "consortium.created", "consortium", consortium.id,
            after={"name": consortium.name, "lead": lead.id, "partners": partner_ids})  # fmt: skip
     _ask_partners(consortium, lead, partners)
-    db.session.commit()
     return consortium
 
 
@@ -81,18 +96,17 @@ def _ask_partners(consortium: Consortium, lead: Organization, partners: list[Org
                   partner_name=names[org_id], link=link)  # fmt: skip
 
 
+@transactional
 def respond(actor, consortium: Consortium, *, organization_id, accept: bool) -> ConsortiumMember:
     """A member (owner or editor) of a partner organization confirms or declines."""
-    try:
-        org_id = int(organization_id)
-    except (TypeError, ValueError):
-        org_id = None
+    org_id = _id(organization_id)
     member = next((m for m in consortium.members if m.organization_id == org_id), None)
     if member is None or member.role != "partner":
         raise ValidationFailed(_("This organization is not a partner of the consortium."),
                                fields={"organization_id": [_("Not a valid choice.")]})  # fmt: skip
     if org_id not in user_org_ids(actor):
         raise Forbidden(_("Only a member of %(name)s can answer for it.", name=member.organization.name))
+    lock(member)  # two answers at once: the second sees the first
     if member.confirmed_at and accept:
         raise Conflict(_("This participation is already confirmed."), code="already_confirmed")
     now = clock.now()
@@ -100,7 +114,6 @@ def respond(actor, consortium: Consortium, *, organization_id, accept: bool) -> 
     member.responded_by_id = actor.id
     record(actor, "consortium.confirmed" if accept else "consortium.declined", "consortium", consortium.id,
            after={"organization_id": org_id})  # fmt: skip
-    db.session.commit()
     return member
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
@@ -76,19 +76,23 @@ def show(consortium_id: int):
 
     applications = list(db.session.execute(select(Application).filter_by(consortium_id=consortium.id)).scalars())
     return render_template("consortia/show.html", consortium=consortium, my_orgs=my_orgs, applications=applications,
-                           is_lead=rules.can_lead(current_user, consortium, my_orgs))  # fmt: skip
+                           is_lead=rules.acts_for_lead(current_user, consortium, my_orgs))  # fmt: skip
 
 
 @bp.route("/consortia/<int:consortium_id>/respond", methods=["POST"])
 @login_required
 def respond(consortium_id: int):
     consortium = rules.get_consortium_or_404(consortium_id, current_user)
+    if not rules.can_respond(current_user, consortium):
+        abort(403)  # sees the consortium (lead, manager) but answers for no partner in it
     validate_csrf(request.form.get("csrf_token"))
     accept = request.form.get("answer") == "confirm"
     try:
         services.respond(current_user, consortium, organization_id=request.form.get("organization_id"), accept=accept)
     except ServiceError as error:
         db.session.rollback()
+        if error.status == 403:  # not theirs to do: an error page, not a flash on the same page
+            return render_template("error.html", status=403, message=error.message), 403
         flash(error.message, "error")
         return redirect(url_for("consortia.show", consortium_id=consortium.id)), 303
     flash(_("Thank you, your answer is recorded.") if accept else _("You declined to take part."), "success")

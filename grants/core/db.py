@@ -144,10 +144,11 @@ def transactional(fn: Callable) -> Callable:
 def lock(obj):
     """Take the row lock on `obj` (SELECT … FOR UPDATE) and reload it, so a check made after this
     sees what concurrent transactions committed. SQLite serialises writers itself."""
-    db.session.refresh(obj, with_for_update=True)
+    # "OF <table>": PostgreSQL refuses a bare FOR UPDATE on the outer join of an eager relationship.
+    db.session.refresh(obj, with_for_update={"of": type(obj)})
     return obj
 
 
 def locked_get(model, ident):
     """The row with its lock taken, or None (for load-then-check-then-write)."""
-    return db.session.get(model, ident, with_for_update=True, populate_existing=True)
+    return db.session.get(model, ident, with_for_update={"of": model}, populate_existing=True)

@@ -16,6 +16,7 @@ import re
 from flask import Flask, current_app, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1
@@ -24,11 +25,15 @@ _BAD = re.compile("[\x00\ud800-\udfff]")
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:…>` limited to the range of a database id; anything larger is simply not found."""
+    """`<int:…>` limited to the range of a database id; anything larger is simply not found.
+    (Raising NotFound here, not werkzeug's ValidationError, which would make the router answer
+    405 when another method shares the path.)"""
 
-    def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's signature)
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound()
+        return number
 
 
 def _depth_ok(value, limit: int) -> bool:

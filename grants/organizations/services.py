@@ -12,7 +12,7 @@ from .. import mail
 from ..accounts.services import check_email
 from ..audit.services import changes, record
 from ..core import uploads
-from ..core.db import utcnow
+from ..core.db import lock, transactional, utcnow
 from ..core.errors import Conflict, ServiceError, ValidationFailed
 from ..core.urls import external_url
 from ..extensions import db
@@ -44,6 +44,9 @@ def snapshot(org: Organization) -> dict:
 def _int(value, field: str, errors: dict, *, low: int, high: int) -> int | None:
     if value in (None, ""):
         return None
+    if isinstance(value, bool | float | list | dict):
+        errors.setdefault(field, []).append(_("Please enter a whole number."))
+        return None
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -54,9 +57,27 @@ def _int(value, field: str, errors: dict, *, low: int, high: int) -> int | None:
     return number
 
 
+def _texts(data: dict, errors: dict) -> dict:
+    """The text fields as strings: a number, list or object where text belongs is an error, not a crash."""
+    text_fields = ("name", "bin", "legal_form", "region", "settlement", "settlement_name", "description",
+                   "head_gender")  # fmt: skip
+    values = dict(data)
+    for field in text_fields:
+        value = data.get(field)
+        if value is not None and not isinstance(value, str):
+            errors.setdefault(field, []).append(_("Must be text."))
+            values[field] = ""
+    themes = data.get("themes")
+    if themes is not None and not (isinstance(themes, list) and all(isinstance(t, str) for t in themes)):
+        errors.setdefault("themes", []).append(_("Must be a list of theme codes."))
+        values["themes"] = []
+    return values
+
+
 def clean(data: dict, *, current: Organization | None = None) -> dict:
     """Validated profile values, or ValidationFailed listing every problem by field."""
     errors: dict[str, list[str]] = {}
+    data = _texts(data, errors)
     out: dict = {}
     out["name"] = (data.get("name") or "").strip()
     if not out["name"]:
@@ -88,8 +109,11 @@ def clean(data: dict, *, current: Organization | None = None) -> dict:
     if settlement not in ("rural", "urban"):
         errors["settlement"] = [_("Choose rural or urban.")]
     out["settlement"] = settlement
-    out["settlement_name"] = (data.get("settlement_name") or "").strip()[:200]
-    out["description"] = (data.get("description") or "").strip()[:5000]
+    out["settlement_name"] = (data.get("settlement_name") or "").strip()
+    out["description"] = (data.get("description") or "").strip()
+    for field, limit in (("settlement_name", 200), ("description", 5000)):
+        if len(out[field]) > limit:
+            errors.setdefault(field, []).append(_("Too long: at most %(n)d characters.", n=limit))
     for field in COUNT_FIELDS:
         out[field] = _int(data.get(field), field, errors, low=0, high=100000) or 0
     gender = data.get("head_gender") or None
@@ -144,6 +168,7 @@ def _store_evidence(org: Organization, evidence: FileStorage | None, declared: b
         )
 
 
+@transactional
 def create(actor, data: dict, evidence: FileStorage | None = None) -> Organization:
     """A new organization; the creator becomes its owner."""
     values = clean(data)
@@ -155,13 +180,14 @@ def create(actor, data: dict, evidence: FileStorage | None = None) -> Organizati
     db.session.flush()
     db.session.add(Membership(user_id=actor.id, organization_id=org.id, role=MemberRole.OWNER))
     record(actor, "organization.created", "organization", org.id, after=snapshot(org))
-    db.session.commit()
     return org
 
 
+@transactional
 def update(actor, org: Organization, data: dict, evidence: FileStorage | None = None) -> Organization:
     """Edit the profile. Changing a declaration (or its evidence) withdraws the manager's
     verification, which must then be given again."""
+    lock(org)
     before = snapshot(org)
     values = clean(data, current=org)
     themes = values.pop("themes")
@@ -181,12 +207,13 @@ def update(actor, org: Organization, data: dict, evidence: FileStorage | None = 
         new["evidence_sha256"] = org.evidence_sha256
     if new:
         record(actor, "organization.updated", "organization", org.id, before=old, after=new)
-    db.session.commit()
     return org
 
 
+@transactional
 def verify(actor, org: Organization, *, women_led: bool, youth_led: bool, note: str = "") -> Organization:
     """A manager confirms (or not) the declarations; only verified flags give priority points."""
+    lock(org)
     if (women_led and not org.women_led) or (youth_led and not org.youth_led):
         raise ValidationFailed(_("Only a declared status can be verified."), code="not_declared")
     before = {"women_led_verified": org.women_led_verified, "youth_led_verified": org.youth_led_verified}
@@ -195,10 +222,10 @@ def verify(actor, org: Organization, *, women_led: bool, youth_led: bool, note: 
     org.verified_by_id = actor.id
     after = {"women_led_verified": women_led, "youth_led_verified": youth_led, "note": (note or "").strip()[:1000]}
     record(actor, "organization.verified", "organization", org.id, before=before, after=after)
-    db.session.commit()
     return org
 
 
+@transactional
 def invite(actor, org: Organization, *, email: str, role: str) -> Invitation:
     """The owner invites a person by email; they join when they accept while logged in."""
     email = check_email(email)
@@ -225,7 +252,6 @@ def invite(actor, org: Organization, *, email: str, role: str) -> Invitation:
     locale = invitee.locale if invitee else actor.locale
     mail.send(email, "invitation", locale, organization=org, inviter=actor, link=link, role=role)
     record(actor, "organization.member_invited", "organization", org.id, after={"email": email, "role": role})
-    db.session.commit()
     return invitation
 
 
@@ -244,6 +270,7 @@ def find_invitation(token: str) -> Invitation:
     return invitation
 
 
+@transactional
 def accept_invitation(user, token: str) -> Organization:
     invitation = find_invitation(token)
     if invitation.email != user.email:
@@ -260,7 +287,6 @@ def accept_invitation(user, token: str) -> Organization:
     record(
         user, "organization.member_joined", "organization", invitation.organization_id, after={"role": invitation.role}
     )
-    db.session.commit()
     return invitation.organization
 
 

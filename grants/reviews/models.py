@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import UTCDateTime, utcnow
@@ -95,17 +95,28 @@ class Review(db.Model):
 
 
 class Decision(db.Model):
-    """The funding decision on one application. `against_selection` decisions carry a public
-    justification. `version` guards against two managers deciding at once."""
+    """The funding decision on one application: one row per application holding the current
+    version; every version (outcome, justification, who, when) is kept in DecisionVersion.
+    `against_selection` decisions and those that exceed a cap (`exceeds`) carry a public
+    justification. A change names the version it replaces (`version`), so a stale write is refused.
+    A reopened decision (an upheld appeal) has no outcome until the next version."""
 
     __tablename__ = "decision"
-    __table_args__ = (CheckConstraint("outcome IN ('award', 'reserve', 'reject')", name="outcome"),)
+    __table_args__ = (
+        CheckConstraint("outcome IN ('award', 'reserve', 'reject')", name="outcome"),
+        CheckConstraint("status IN ('decided', 'reopened')", name="status"),
+        CheckConstraint("(status = 'decided') = (outcome IS NOT NULL)", name="outcome_when_decided"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"), unique=True)
-    outcome: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="decided", server_default="decided")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    outcome: Mapped[str | None] = mapped_column(String(10))
     against_selection: Mapped[bool] = mapped_column(default=False, server_default="0")
     justification: Mapped[str] = mapped_column(Text, default="", server_default="")
+    exceeds: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))  # caps gone beyond
+    reviews_missing_reason: Mapped[str | None] = mapped_column(Text)
     # Frozen at decision time: what the applicant is shown (rank, merit, priority, breakdown).
     explanation: Mapped[dict] = mapped_column(JSON, default=dict)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -114,16 +125,41 @@ class Decision(db.Model):
     application = relationship("Application", lazy="joined")
 
 
+class DecisionVersion(db.Model):
+    """One version of a decision, kept for good (the history a change never erases)."""
+
+    __tablename__ = "decision_version"
+    __table_args__ = (UniqueConstraint("decision_id", "version", name="uq_decision_version_decision_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(10))
+    against_selection: Mapped[bool] = mapped_column(default=False, server_default="0")
+    justification: Mapped[str] = mapped_column(Text, default="", server_default="")
+    exceeds: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    reviews_missing_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Appeal(db.Model):
+    """The lead's appeal against one version of the decision: one per application and version
+    (the unique constraint backs the lock taken when filing)."""
+
     __tablename__ = "appeal"
-    __table_args__ = (CheckConstraint("outcome IS NULL OR outcome IN ('upheld', 'dismissed')", name="outcome"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('filed', 'upheld', 'dismissed')", name="status"),
+        UniqueConstraint("application_id", "decision_version", name="uq_appeal_application_decision_version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"), index=True)
+    decision_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    status: Mapped[str] = mapped_column(String(10), default="filed", server_default="filed")
     reason: Mapped[str] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     answer: Mapped[str | None] = mapped_column(Text)
-    outcome: Mapped[str | None] = mapped_column(String(10))
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

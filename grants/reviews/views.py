@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
@@ -12,11 +12,14 @@ from ..applications.models import AccessLogEntry, Application
 from ..applications.sections import CATEGORIES
 from ..calls import rules as call_rules
 from ..core.access import role_required
-from ..core.errors import ServiceError
+from ..core.errors import ServiceError, ValidationFailed
 from ..core.export import table_response
 from ..extensions import db
-from . import rules, scoring, services
+from . import appeals as appeal_services
+from . import assigning, decisions, eligibility, reviewing, rules, scoring
+from . import pool as reviewer_pool
 from .models import Assignment, Decision
+from .ranking import ranking as compute_ranking
 
 bp = Blueprint("reviews", __name__)
 
@@ -37,7 +40,7 @@ def _helpers():
         "award": gettext("award"), "reserve": gettext("reserve"), "reject": gettext("reject"),
         "pending": gettext("waiting for your declaration"), "declared": gettext("in progress"),
         "conflicted": gettext("conflict of interest"), "submitted": gettext("submitted"),
-        "upheld": gettext("upheld"), "dismissed": gettext("dismissed"),
+        "upheld": gettext("upheld"), "dismissed": gettext("dismissed"), "filed": gettext("waiting for the answer"),
         "override_award": gettext("awarded by a justified decision"),
         "override_reject": gettext("rejected by a justified decision"),
     }  # fmt: skip
@@ -45,7 +48,8 @@ def _helpers():
               "budget": gettext("budget within limits and equal to the request"),
               "partners_confirmed": gettext("all partners confirmed")}  # fmt: skip
     return {"review_label": lambda code: labels.get(code, code), "shown": scoring.shown,
-            "check_label": lambda code: checks.get(code, code)}  # fmt: skip
+            "check_label": lambda code: checks.get(code, code), "cap_label": decisions.cap_label,
+            **rules.template_helpers()}  # fmt: skip
 
 
 # --- reviewers ----------------------------------------------------------------------------------
@@ -54,7 +58,7 @@ def _helpers():
 @bp.route("/reviews")
 @role_required(Role.REVIEWER)
 def mine():
-    return render_template("reviews/mine.html", assignments=services.assignments_of(current_user))
+    return render_template("reviews/mine.html", assignments=assigning.assignments_of(current_user))
 
 
 @bp.route("/reviews/invitations/<token>", methods=["GET", "POST"])
@@ -63,7 +67,7 @@ def accept_invitation(token: str):
     if request.method == "POST":
         validate_csrf(request.form.get("csrf_token"))
         try:
-            services.accept_invitation(current_user, token)
+            reviewer_pool.accept_invitation(current_user, token)
         except ServiceError as error:
             db.session.rollback()
             return render_template("accounts/token_problem.html", message=error.message), error.status
@@ -87,8 +91,8 @@ def profile():
             if found:
                 affiliations.append(str(found))
         try:
-            services.set_profile(current_user, affiliations=affiliations, conflicts=conflicts,
-                                 regions=request.form.getlist("regions"), expertise=request.form.get("expertise", ""))  # fmt: skip
+            reviewer_pool.set_profile(current_user, affiliations=affiliations, conflicts=conflicts,
+                                      regions=request.form.getlist("regions"), expertise=request.form.get("expertise", ""))  # fmt: skip
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -108,36 +112,49 @@ def profile():
 
 
 def _log_reviewer(assignment: Assignment, action: str) -> None:
+    """Recorded with the request's one commit (a refused request leaves no entry)."""
     db.session.add(AccessLogEntry(application_id=assignment.application_id, user_id=current_user.id,
                                   viewer_role="reviewer", reviewer_seat=assignment.seat, action=action))  # fmt: skip
-    db.session.commit()
+
+
+def _conflict_found():
+    """The reviewer is now linked to a consortium organization: the content stays closed and the
+    manager is asked to reassign. A redirect (not an error) so the request keeps the mark."""
+    flash(_("You are now linked to an organization of this consortium, so this application has been returned "
+            "to the programme for reassignment."), "error")  # fmt: skip
+    return redirect(url_for("reviews.mine"))
 
 
 @bp.route("/reviews/<int:assignment_id>", methods=["GET", "POST"])
 @role_required(Role.REVIEWER)
 def review(assignment_id: int):
     assignment = rules.get_assignment_or_404(assignment_id, current_user)
-    app = assignment.application
-    if assignment.status == "pending":
-        return render_template("reviews/declare.html", assignment=assignment)
-    if assignment.status == "conflicted":
+    if not rules.can_open(assignment):
         abort(404)
-    errors, status = {}, 200
     if request.method == "POST":
         validate_csrf(request.form.get("csrf_token"))
+    if not reviewing.open_assignment(current_user, assignment):
+        return _conflict_found()
+    app = assignment.application
+    if rules.can_declare(current_user, assignment):
+        return render_template("reviews/declare.html", assignment=assignment)
+    errors, status = {}, 200
+    if request.method == "POST":
         keys = [c.key for c in app.call.criteria]
         try:
-            services.save_review(current_user, assignment,
-                                 scores={k: request.form.get(f"score-{k}", "") for k in keys},
-                                 comments={k: request.form.get(f"comment-{k}", "") for k in keys},
-                                 overall_comment=request.form.get("overall", ""),
-                                 submit=request.form.get("action") == "submit")  # fmt: skip
+            saved = reviewing.save_review(current_user, assignment,
+                                          scores={k: request.form.get(f"score-{k}", "") for k in keys},
+                                          comments={k: request.form.get(f"comment-{k}", "") for k in keys},
+                                          overall_comment=request.form.get("overall", ""),
+                                          submit=request.form.get("action") == "submit")  # fmt: skip
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "error")
             errors, status = error.fields, error.status
         else:
-            flash(_("Submitted. Thank you.") if assignment.status == "submitted" else _("Saved."), "success")
+            if saved is None:
+                return _conflict_found()
+            flash(_("Submitted. Thank you.") if saved.submitted_at else _("Saved."), "success")
             return redirect(url_for("reviews.review", assignment_id=assignment.id))
     else:
         _log_reviewer(assignment, "view")
@@ -153,8 +170,8 @@ def declaration(assignment_id: int):
     validate_csrf(request.form.get("csrf_token"))
     conflict = request.form.get("conflict") == "yes"
     try:
-        services.declare(current_user, assignment, conflict=conflict, reason=request.form.get("reason", ""),
-                         pledge=request.form.get("pledge") == "y")  # fmt: skip
+        reviewing.declare(current_user, assignment, conflict=conflict, reason=request.form.get("reason", ""),
+                          pledge=request.form.get("pledge") == "y")  # fmt: skip
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -162,6 +179,8 @@ def declaration(assignment_id: int):
     if conflict:
         flash(_("Thank you. The application has been returned for reassignment."), "success")
         return redirect(url_for("reviews.mine"))
+    if not rules.can_read_content(current_user, assignment):
+        return _conflict_found()
     return redirect(url_for("reviews.review", assignment_id=assignment.id))
 
 
@@ -174,7 +193,7 @@ def pool():
     if request.method == "POST":
         validate_csrf(request.form.get("csrf_token"))
         try:
-            services.invite_reviewer(current_user, request.form.get("email", ""))
+            reviewer_pool.invite_reviewer(current_user, request.form.get("email", ""))
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -182,57 +201,74 @@ def pool():
             flash(_("The invitation has been sent to %(email)s.", email=request.form.get("email", "").strip().lower()),
                   "success")  # fmt: skip
         return redirect(url_for("reviews.pool"))
-    return render_template("reviews/pool.html", reviewers=services.reviewers())
+    return render_template("reviews/pool.html", reviewers=reviewer_pool.reviewers())
 
 
 @bp.route("/manage/calls/<int:call_id>/review", methods=["GET", "POST"])
 @role_required(Role.MANAGER, Role.ADMIN)
 def stage(call_id: int):
     """Eligibility screening and reviewer assignment for a closed call."""
+    from ..applications import lifecycle as app_lifecycle
+    from ..core import clock
+
     call = call_rules.get_call_or_404(call_id, current_user, "manage")
     report = None
     if request.method == "POST":
         validate_csrf(request.form.get("csrf_token"))
         try:
             if request.form.get("action") == "assign":
-                report = services.auto_assign(current_user, call)
+                report = assigning.auto_assign(current_user, call)
                 flash(_("%(n)d assignments made.", n=len(report.pairs)), "success")
             elif request.form.get("action") in ("reassign", "reopen"):
                 assignment = db.session.get(Assignment, request.form.get("assignment_id", type=int) or 0)
                 if assignment is None or assignment.application.call_id != call.id:
                     abort(404)
                 if request.form.get("action") == "reassign":
-                    services.reassign(current_user, assignment, request.form.get("reviewer_id", type=int) or 0)
+                    assigning.reassign(current_user, assignment, request.form.get("reviewer_id", type=int) or 0)
                 else:
-                    services.reopen(current_user, assignment, request.form.get("reason", ""))
+                    reviewing.reopen(current_user, assignment, request.form.get("reason", ""))
                 flash(_("Saved."), "success")
             else:
                 app = db.session.get(Application, request.form.get("application_id", type=int) or 0)
                 if app is None or app.call_id != call.id:
                     abort(404)
-                services.set_eligibility(current_user, app, eligible=request.form.get("eligible") == "yes",
-                                         reason=request.form.get("reason", ""))  # fmt: skip
+                eligibility.set_eligibility(current_user, app, eligible=request.form.get("eligible") == "yes",
+                                            reason=request.form.get("reason", ""))  # fmt: skip
                 flash(_("Saved."), "success")
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "error")
     apps = list(db.session.execute(select(Application).where(Application.call_id == call.id,
-                                                             Application.status != "draft",
-                                                             Application.status != "withdrawn")
+                                                             Application.status.in_(tuple(sorted(app_lifecycle.SUBMITTED))))
                                    .order_by(Application.number)).scalars())  # fmt: skip
     assignments = list(db.session.execute(select(Assignment).where(Assignment.application_id.in_([a.id for a in apps]))
                                           .order_by(Assignment.application_id, Assignment.seat)).scalars())  # fmt: skip
-    from ..core import clock
-
-    return render_template("reviews/stage.html", call=call, apps=apps, checks={a.id: services.checks(a) for a in apps},
-                           assignments=assignments, report=report, pool=services.reviewers(), now=clock.now())  # fmt: skip
+    return render_template("reviews/stage.html", call=call, apps=apps, checks={a.id: eligibility.checks(a) for a in apps},
+                           assignments=assignments, report=report, pool=reviewer_pool.reviewers(), now=clock.now(),
+                           to_reassign=assigning.seats_to_reassign(assignments))  # fmt: skip
 
 
 def _ranking_rows(call):
-    outcome, apps = services.ranking(call)
-    decisions = {d.application_id: d for d in db.session.execute(
+    outcome, apps = compute_ranking(call)
+    current = {d.application_id: d for d in db.session.execute(
         select(Decision).where(Decision.application_id.in_(list(apps)))).scalars()}  # fmt: skip
-    return outcome, apps, decisions
+    return outcome, apps, current
+
+
+def _confirm_missing_from(form) -> list[dict]:
+    return [{"application_id": key.split("-", 1)[1], "reason": value}
+            for key, value in form.items() if key.startswith("missing-") and value.strip()]  # fmt: skip
+
+
+def _apply_page(call, *, errors=None, status=200, missing=None):
+    """The confirmation step of "apply the computed selection": what it will decide, and a reason
+    for each eligible application that lacks reviews."""
+    outcome, apps, current = _ranking_rows(call)
+    undecided = [i for i in outcome.items if i.eligible and i.application_id not in current]
+    lacking = set(decisions.missing_reviews(outcome)) - set(current)
+    return render_template("reviews/apply_confirm.html", call=call, apps=apps, undecided=undecided, lacking=lacking,
+                           flagged=set(missing or []), computed=decisions.computed_outcome, errors=errors or {},
+                           form=request.form), status  # fmt: skip
 
 
 @bp.route("/manage/calls/<int:call_id>/ranking", methods=["GET", "POST"])
@@ -242,42 +278,54 @@ def ranking(call_id: int):
     status = 200
     if request.method == "POST":
         validate_csrf(request.form.get("csrf_token"))
+        confirmed = request.form.get("confirm") == "yes"
+        if request.form.get("action") == "apply" and not confirmed:
+            return _apply_page(call)
         try:
+            if not confirmed:
+                raise ValidationFailed(_("Tick the box to confirm: applicants are told at once."),
+                                       fields={"confirm": [_("Required.")]})  # fmt: skip
             if request.form.get("action") == "apply":
-                services.decide(current_user, call, apply_selection=True)
+                decisions.decide(current_user, call, apply_selection=True,
+                                 confirm_missing=_confirm_missing_from(request.form))  # fmt: skip
             else:
-                services.decide(current_user, call, [{
+                decisions.decide(current_user, call, [{
                     "application_id": request.form.get("application_id"), "outcome": request.form.get("outcome"),
-                    "justification": request.form.get("justification", "")}])  # fmt: skip
+                    "justification": request.form.get("justification", ""),
+                    "version": request.form.get("version") or None}])  # fmt: skip
             flash(_("Decisions saved. Applicants have been told."), "success")
             return redirect(url_for("reviews.ranking", call_id=call.id))
         except ServiceError as error:
             db.session.rollback()
+            if request.form.get("action") == "apply" and error.code != "already_decided":
+                flash(error.message, "error")
+                return _apply_page(call, errors=error.fields, status=error.status,
+                                   missing=error.extra.get("application_ids"))  # fmt: skip
             message = " ".join(m for ms in error.fields.values() for m in ms) or error.message
             flash(message, "error")
             status = error.status
     only = request.args.get("show")
-    outcome, apps, decisions = _ranking_rows(call)
+    outcome, apps, current = _ranking_rows(call)
     items = [i for i in outcome.items if not only or (only == "selected" and i.selected) or (only == "reserve" and i.reserve)
              or (only == "flagged" and i.flags)]  # fmt: skip
     per_page = 100  # the whole ranking is computed; the table shows it a hundred rows at a time
     pages = max(1, -(-len(items) // per_page))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     return render_template("reviews/ranking.html", call=call, outcome=outcome, items=items[(page - 1) * per_page:page * per_page],
-                           apps=apps, decisions=decisions, show=only, page=page, pages=pages), status  # fmt: skip
+                           apps=apps, decisions=current, show=only, page=page, pages=pages), status  # fmt: skip
 
 
 @bp.route("/manage/calls/<int:call_id>/ranking.<fmt>")
 @role_required(Role.MANAGER, Role.ADMIN)
 def export(call_id: int, fmt: str):
     call = call_rules.get_call_or_404(call_id, current_user, "manage")
-    outcome, apps, decisions = _ranking_rows(call)
+    outcome, apps, current = _ranking_rows(call)
     header = ["rank", "receipt", "application_id", "consortium", "title", "requested", "merit", "priority", "final",
               "flags", "selected", "reason", "decision"]  # fmt: skip
     rows = [[i.rank, f"{call.code}-{(apps[i.application_id].number or 0):04d}", i.application_id,
              apps[i.application_id].consortium_name, apps[i.application_id].title, i.requested_amount, scoring.shown(i.merit),
              scoring.shown(i.priority), scoring.shown(i.final), " ".join(i.flags), "yes" if i.selected else "no", i.reason,
-             decisions[i.application_id].outcome if i.application_id in decisions else ""] for i in outcome.items]  # fmt: skip
+             (current[i.application_id].outcome or "") if i.application_id in current else ""] for i in outcome.items]  # fmt: skip
     return table_response(f"{call.code}-ranking", header, rows, fmt)
 
 
@@ -288,29 +336,29 @@ def export(call_id: int, fmt: str):
 @login_required
 def result(app_id: int):
     from ..applications.rules import get_application_or_404
-    from ..core import clock
-    from .models import Appeal
 
     app, found = get_application_or_404(app_id, current_user, "edit")
-    decision = db.session.execute(select(Decision).filter_by(application_id=app.id)).scalar_one_or_none()
+    decision = decisions.decision_of(app.id)
     if decision is None:
         abort(404)
     status = 200
     if request.method == "POST":
         validate_csrf(request.form.get("csrf_token"))
         try:
-            services.appeal(current_user, app, request.form.get("reason", ""))
+            appeal_services.appeal(current_user, app, request.form.get("reason", ""))
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "error")
             status = error.status
+            decision = decisions.decision_of(app.id)
         else:
             flash(_("Your appeal has been sent. The programme will answer it."), "success")
             return redirect(url_for("reviews.result", app_id=app.id))
-    appeal = db.session.execute(select(Appeal).filter_by(application_id=app.id)).scalar_one_or_none()
-    deadline = services.appeal_deadline(app.call, decision)
+    appeal = appeal_services.appeal_of(app.id, decision)
+    earlier = [a for a in appeal_services.appeals_of_application(app.id) if appeal is None or a.id != appeal.id]
+    deadline = appeal_services.appeal_deadline(app.call, decision)
     return render_template("reviews/result.html", app=app, decision=decision, e=decision.explanation, appeal=appeal,
-                           appeal_open=appeal is None and clock.now() <= deadline and found.lead,
+                           earlier=earlier, appeal_open=rules.can_appeal(found, decision, appeal, deadline),
                            appeal_deadline=deadline), status  # fmt: skip
 
 
@@ -323,27 +371,31 @@ def appeals(call_id: int):
     if request.method == "POST":
         validate_csrf(request.form.get("csrf_token"))
         item = db.session.get(Appeal, request.form.get("appeal_id", type=int) or 0)
-        if item is None or item.application_id not in {a.id for _ap, a in services.appeals_of(call)}:
+        if item is None or item.application_id not in {a.id for _ap, a in appeal_services.appeals_of(call)}:
             abort(404)
         try:
-            services.answer_appeal(current_user, item, outcome=request.form.get("outcome", ""),
-                                   answer=request.form.get("answer", ""))  # fmt: skip
+            if request.form.get("confirm") != "yes":
+                raise ValidationFailed(_("Tick the box to confirm: the applicant is told at once."),
+                                       fields={"confirm": [_("Required.")]})  # fmt: skip
+            appeal_services.answer_appeal(current_user, item, outcome=request.form.get("outcome", ""),
+                                          answer=request.form.get("answer", ""))  # fmt: skip
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "error")
-        else:
-            flash(_("Saved."), "success")
+            return render_template("reviews/appeals.html", call=call, rows=appeal_services.appeals_of(call),
+                                   form=request.form), error.status  # fmt: skip
+        flash(_("Saved."), "success")
         return redirect(url_for("reviews.appeals", call_id=call.id))
-    return render_template("reviews/appeals.html", call=call, rows=services.appeals_of(call))
+    return render_template("reviews/appeals.html", call=call, rows=appeal_services.appeals_of(call), form={})
 
 
 @bp.route("/calls/<int:call_id>/results")
 def public_results(call_id: int):
     call = call_rules.get_call_or_404(call_id, current_user)
-    appeals = [item for item, _app in services.appeals_of(call)]
-    rows = services.public_results(call)
-    return render_template("reviews/public_results.html", call=call, rows=rows, appeals=appeals,
-                           figures=services.result_figures(rows))  # fmt: skip
+    counts = appeal_services.appeal_counts([item for item, _app in appeal_services.appeals_of(call)])
+    rows = decisions.public_results(call)
+    return render_template("reviews/public_results.html", call=call, rows=rows, appeal_counts=counts,
+                           figures=decisions.result_figures(rows))  # fmt: skip
 
 
 @bp.route("/calls/<int:call_id>/results.csv")
@@ -352,60 +404,8 @@ def public_results_csv(call_id: int):
     call = call_rules.get_call_or_404(call_id, current_user)
     columns = ["receipt", "title", "consortium", "lead", "region", "amount", "merit", "priority", "final", "rank", "outcome",
                "against_selection", "justification"]  # fmt: skip
-    rows = [[row[c] for c in columns] for row in services.public_results(call)]
-    return table_response(f"{call.code}-results", columns, rows, "csv")
+    rows = [[row[c] for c in columns] + [" ".join(row["exceeds"])] for row in decisions.public_results(call)]
+    return table_response(f"{call.code}-results", [*columns, "exceeds"], rows, "csv")
 
 
-def _stamp_text(assignment) -> str:
-    from ..core import clock
-    from ..i18n import current_locale, display_zone
-    from .watermark import watermark_text
-
-    return watermark_text(assignment.seat, clock.now().astimezone(display_zone()).date(), current_locale())
-
-
-@bp.route("/reviews/<int:assignment_id>/application.pdf")
-@role_required(Role.REVIEWER)
-def review_pdf(assignment_id: int):
-    """The application as PDF for the reviewer: blind if the call says so, stamped with the
-    reviewer's seat and the date on every page."""
-    from ..applications.pdf import application_pdf
-    from ..i18n import current_locale
-    from .watermark import stamp
-
-    assignment = rules.get_assignment_or_404(assignment_id, current_user, opened=True)
-    app = assignment.application
-    data = stamp(application_pdf(app, current_locale(), blind=app.call.blind_review), _stamp_text(assignment))
-    _log_reviewer(assignment, "pdf")
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=application-{app.call.code}-{app.number or 0:04d}.pdf",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})  # fmt: skip
-
-
-@bp.route("/reviews/<int:assignment_id>/attachments/<int:attachment_id>")
-@role_required(Role.REVIEWER)
-def review_attachment(assignment_id: int, attachment_id: int):
-    """An attachment for the reviewer: PDFs stamped; other files as they are. In blind review
-    the file name (which may name the organization) is replaced."""
-    from ..core.uploads import absolute
-    from .watermark import stamp
-
-    assignment = rules.get_assignment_or_404(assignment_id, current_user, opened=True)
-    app = assignment.application
-    index, item = next(((i, a) for i, a in enumerate(app.attachments, 1) if a.id == attachment_id), (0, None))
-    if item is None:
-        abort(404)
-    data = absolute(item.path).read_bytes()
-    if item.content_type == "application/pdf":
-        try:
-            data = stamp(data, _stamp_text(assignment))
-        except ValueError:
-            return render_template("error.html", status=422,
-                                   message=_("This PDF cannot be opened for stamping (it is damaged or encrypted). "
-                                             "Ask the programme team for a copy.")), 422  # fmt: skip
-    _log_reviewer(assignment, "attachment")
-    extension = item.filename.rsplit(".", 1)[-1] if "." in item.filename else "bin"
-    name = f"attachment-{index}.{extension}" if app.call.blind_review else item.filename
-    return Response(data, mimetype=item.content_type, headers={
-        "Content-Disposition": f"attachment; filename={name}", "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store"})  # fmt: skip
+from . import downloads  # noqa: E402,F401  (the reviewer's stamped files, on this blueprint)

@@ -12,6 +12,7 @@ from ..accounts.services import check_email
 from ..audit.services import record
 from ..calls.models import Call, CallRegion, Theme, call_theme
 from ..core import clock
+from ..core.db import lock, locked_get, transactional
 from ..core.errors import ServiceError, ValidationFailed
 from ..core.urls import external_url
 from ..extensions import db
@@ -69,6 +70,7 @@ def _set_preferences(sub: Subscription, prefs: dict) -> None:
     sub.theme_rows = [SubscriptionTheme(theme_code=t) for t in prefs["themes"]]
 
 
+@transactional
 def subscribe(*, email: str, language: str, regions=None, themes=None) -> Subscription:
     """Record the wish and email a confirmation link; nothing else is sent until confirmed.
     For an address that is already subscribed, the new preferences wait for confirmation, so
@@ -90,10 +92,10 @@ def subscribe(*, email: str, language: str, regions=None, themes=None) -> Subscr
     link = external_url("subscriptions.confirm", token=token)
     mail.send(sub.email, "subscription_confirm", prefs["language"], link=link, subscription=prefs)
     record(None, "subscription.requested", "subscription", sub.id, after={"language": prefs["language"]})
-    db.session.commit()
     return sub
 
 
+@transactional
 def confirm(token: str) -> Subscription:
     try:
         sub_id = _confirm_signer().loads(token, max_age=CONFIRM_MAX_AGE)
@@ -102,7 +104,7 @@ def confirm(token: str) -> Subscription:
     except BadSignature:
         raise ServiceError(_("This link is not valid. Please check that you copied it completely."),
                            code="invalid_token") from None  # fmt: skip
-    sub = db.session.get(Subscription, sub_id)
+    sub = locked_get(Subscription, sub_id)  # two clicks on the link: the second sees the first
     if sub is None:
         raise ServiceError(_("This subscription no longer exists. Please subscribe again."), code="invalid_token")
     if sub.pending:
@@ -112,7 +114,6 @@ def confirm(token: str) -> Subscription:
         sub.confirmed_at = clock.now()
         sub.unsubscribed_at = None
     record(None, "subscription.confirmed", "subscription", sub.id)
-    db.session.commit()
     return sub
 
 
@@ -128,12 +129,12 @@ def find_for_unsubscribe(token: str) -> Subscription:
     return sub
 
 
+@transactional
 def unsubscribe(token: str) -> Subscription:
-    sub = find_for_unsubscribe(token)
+    sub = lock(find_for_unsubscribe(token))
     if sub.unsubscribed_at is None:
         sub.unsubscribed_at = clock.now()
         record(None, "subscription.unsubscribed", "subscription", sub.id)
-        db.session.commit()
     return sub
 
 

@@ -135,7 +135,7 @@ def test_ranking_decisions_and_the_applicants_breakdown(stage, app, client):
     assert "decisions.0.justification" in unjustified.value.fields
     db.session.rollback()
     services.decide(stage.manager, stage.call, apply_selection=True)
-    services.decide(stage.manager, stage.call, [{"application_id": stage.apps[2].id, "outcome": "award",
+    services.decide(stage.manager, stage.call, [{"application_id": stage.apps[2].id, "outcome": "award", "version": 1,
                                                  "justification": "Единственный проект в Улытау"}])  # fmt: skip
     outcomes = dict(db.session.execute(db.select(Decision.application_id, Decision.outcome)).all())
     assert outcomes == {stage.apps[0].id: "award", stage.apps[1].id: "award", stage.apps[2].id: "award"}
@@ -182,7 +182,11 @@ def test_review_api_flow(stage, client):
     ranking = client.get(f"/api/v1/calls/{stage.call.id}/ranking", headers=manager).json
     assert len(ranking["items"]) == 3 and "incomplete" in ranking["items"][0]["flags"]
     assert client.get(f"/api/v1/calls/{stage.call.id}/ranking", headers=reviewer).status_code == 404
-    decided = client.post(f"/api/v1/calls/{stage.call.id}/decisions", json={"apply_selection": True}, headers=manager)
+    refused = client.post(f"/api/v1/calls/{stage.call.id}/decisions", json={"apply_selection": True}, headers=manager)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "reviews_missing"
+    confirm = [{"application_id": i, "reason": "Решение комиссии"} for i in refused.json["error"]["application_ids"]]
+    decided = client.post(f"/api/v1/calls/{stage.call.id}/decisions", json={"apply_selection": True,
+                                                                            "confirm_missing": confirm}, headers=manager)  # fmt: skip
     assert decided.status_code == 200 and len(decided.json["items"]) == 3
     results = client.get(f"/api/v1/public/calls/{stage.call.id}/results").json
     assert results["call"]["code"] == "SG-2027-1"

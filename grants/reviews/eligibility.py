@@ -1,0 +1,54 @@
+"""Eligibility screening after the call closes: automatic checks and the manager's confirmation."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from ..applications import lifecycle as app_lifecycle
+from ..applications.models import Application
+from ..calls import lifecycle as call_lifecycle
+from ..calls.models import Call
+from ..core.db import transactional
+from ..core.errors import Conflict, ValidationFailed
+from .lifecycle import lock
+
+REVIEW_STAGE = (call_lifecycle.Status.CLOSED, call_lifecycle.Status.IN_REVIEW)
+
+
+def require_stage(call: Call, *stages) -> None:
+    if call_lifecycle.effective_status(call) not in stages:
+        raise Conflict(_("This is not possible while the call is %(status)s.", status=call_lifecycle.label(call)),
+                       code="wrong_stage")  # fmt: skip
+
+
+def checks(app: Application) -> list[tuple[str, bool, str]]:
+    """Automatic eligibility checks shown to the manager: (name, passed, detail)."""
+    call = app.call
+    lead = app.consortium.lead
+    regions = call.regions
+    count = len(app.consortium.members)
+    return [
+        ("region", not regions or lead.region in regions, lead.region),
+        ("consortium_size", call.consortium_min_members <= count <= call.consortium_max_members, str(count)),
+        ("budget", call.min_amount <= app.requested_amount <= call.max_amount and app.budget_total == app.requested_amount,
+         str(app.requested_amount)),
+        ("partners_confirmed", app.consortium.all_confirmed, ""),
+    ]  # fmt: skip
+
+
+@transactional
+def set_eligibility(actor, app: Application, *, eligible: bool, reason: str) -> Application:
+    """A manager confirms eligible or ineligible (after closing, before review), with a reason."""
+    require_stage(app.call, *REVIEW_STAGE)
+    reason = (reason or "").strip()
+    if not eligible and not reason:
+        raise ValidationFailed(_("Give the reason why the application is not eligible."),
+                               fields={"reason": [_("A reason is required.")]})  # fmt: skip
+    lock(app)
+    target = app_lifecycle.Status.ELIGIBLE if eligible else app_lifecycle.Status.INELIGIBLE
+    if app.status == target:
+        app.eligibility_reason = reason or app.eligibility_reason
+    else:
+        app_lifecycle.transition(app, target, actor, locked=True, reason=reason)
+        app.eligibility_reason = reason
+    return app
