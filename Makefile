@@ -53,8 +53,11 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
+# Two pytest workers (pytest-xdist), one test file each at a time: the suite is mostly waiting
+# on PostgreSQL and Chromium, so two processes keep both cores busy. TEST_WORKERS=0 runs in one.
+TEST_WORKERS ?= 2
 test: $(STAMP) system-deps compile lint node_modules/axe-core/axe.min.js
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -133,17 +133,32 @@ def pg_database():
 REFERENCE_TABLES = ("alembic_version", "theme")  # filled by the migrations themselves
 
 
+_PG_ENGINES: dict[str, sa.engine.Engine] = {}
+
+
 def _truncate_pg(url: str) -> None:
-    engine = sa.create_engine(url)
+    """Empty every table and restart every id at 1. DELETE in dependency order is ~30 times
+    faster than TRUNCATE on these small tables (TRUNCATE rewrites each table's files)."""
+    from grants import models  # noqa: F401  (every table registered)
+    from grants.extensions import db
+
+    engine = _PG_ENGINES.get(url)
+    if engine is None:
+        engine = _PG_ENGINES[url] = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     with engine.begin() as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))
-            if r[0] not in REFERENCE_TABLES
+        sequences = [
+            name
+            for name in conn.execute(sa.text("SELECT sequence_name FROM information_schema.sequences")).scalars()
+            if not name.startswith(tuple(f"{table}_" for table in REFERENCE_TABLES))
         ]
-        if tables:
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        # The audit log refuses DELETE by a row trigger (append-only); TRUNCATE is not a row event.
+        conn.execute(sa.text("TRUNCATE audit_event"))
+        for name in tables:
+            if name != "audit_event":
+                conn.execute(sa.text(f'DELETE FROM "{name}"'))
+        if sequences:
+            conn.execute(sa.text("SELECT " + ", ".join(f"setval('\"{s}\"', 1, false)" for s in sequences)))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -403,9 +418,12 @@ SERVICE_FIXTURES = {
 
 
 def pytest_runtest_logreport(report):
+    # Runs where the run is reported: in this process, or in the controller under pytest-xdist
+    # (the fixtures travel in user_properties, which xdist sends back from its workers).
     if report.when == "call" and report.passed:
+        fixtures = dict(report.user_properties).get("service_fixtures", ())
         for fixture, service in SERVICE_FIXTURES.items():
-            if fixture in getattr(report, "_fixtures", ()):
+            if fixture in fixtures:
                 USED[service] += 1
 
 
@@ -419,7 +437,8 @@ def pytest_runtest_makereport(item, call):
         names.add("pg_database")
     if callspec and callspec.params.get("database_url") == "sqlite":
         names.add("sqlite_template")
-    report._fixtures = tuple(names)
+    if report.when == "call":
+        report.user_properties.append(("service_fixtures", sorted(names & set(SERVICE_FIXTURES))))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -223,6 +223,7 @@ DEFAULT_ARGS = {
     "award_id": "award", "attachment_id": "attachment", "file_id": "report_file", "note_id": "note", "code": "code",
     "name": "outbox", "token": "=not-a-valid-token", "kind": "=interim", "fmt": "=csv", "section": "=summary",
     "n": "=1", "filename": "=style.css", "appeal_id": "appeal",
+    "report_id": "=1",  # the award's interim report (the module's database restarts its identities)
 }  # fmt: skip
 DRAFT_APP = {"app_id": "draft_app", "attachment_id": "draft_attachment"}
 TOKEN_PROBLEM = 400  # an invalid emailed link: the same answer for everyone
@@ -390,8 +391,7 @@ ROUTES: dict[str, Route] = {
     ),
     "api.tranche_paid_post": Route(POST=API_MANAGER_WRITE, body={"paid_on": "2027-04-01"}),
     "api.tranche_reversal_post": Route(POST=API_MANAGER_WRITE, body={"reason": "Қате енгізілген төлем"}),
-    # the scenario's one award: its interim report is report 1 (the identities restart for the module)
-    "api.review_report_post": Route(POST=API_MANAGER_WRITE, args={"report_id": "=1"}, body={"approve": True}),
+    "api.review_report_post": Route(POST=API_MANAGER_WRITE, body={"approve": True}),
 }
 
 
@@ -432,7 +432,7 @@ def url_of(app, ids: dict, endpoint: str) -> str:
 
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     route = ROUTES[endpoint]
-    values = {arg: _value(ids, route.args.get(arg, DEFAULT_ARGS[arg])) for arg in rule.arguments}
+    values = {arg: _value(ids, route.args[arg] if arg in route.args else DEFAULT_ARGS[arg]) for arg in rule.arguments}
     with app.test_request_context():
         return url_for(endpoint, **values)
 

@@ -9,6 +9,9 @@ from conftest import PASSWORD, call_data
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
+# Markup does not depend on the database: checked once, on PostgreSQL.
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
 
 @pytest.fixture
 def site(app, live_server, users, organization, manager, frozen):

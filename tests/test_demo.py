@@ -5,6 +5,9 @@ from conftest import login
 
 from grants.extensions import db
 
+# `make run` seeds the demo into SQLite (tests/api/test_fuzz.py seeds it into PostgreSQL too).
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 def test_demo_seeds_every_stage_once(app):
     from grants.calls.models import Call

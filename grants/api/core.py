@@ -501,9 +501,24 @@ def openapi_schema(schema):
             out["nullable"] = True
         if len(solid) == 1:
             out["type"] = solid[0]
-        else:
+        else:  # each alternative carries its own keywords (`items` only beside type array, …)
             del out["type"]
-            out["anyOf"] = [{"type": k} for k in solid]
-    if "exclusiveMinimum" in out and not isinstance(out["exclusiveMinimum"], bool):
-        out["minimum"], out["exclusiveMinimum"] = out["exclusiveMinimum"], True
+            out["anyOf"] = [{"type": k} | {key: out.pop(key) for key in _KEYWORDS_OF[k] & set(out)} for k in solid]
+            for branch in out["anyOf"]:
+                _exclusive_minimum(branch)
+    _exclusive_minimum(out)
     return out
+
+
+_NUMERIC = frozenset({"minimum", "maximum", "exclusiveMinimum"})
+_KEYWORDS_OF = {
+    "string": frozenset({"minLength", "maxLength", "pattern", "format"}), "integer": _NUMERIC, "number": _NUMERIC,
+    "array": frozenset({"items", "minItems", "maxItems"}), "boolean": frozenset(),
+    "object": frozenset({"properties", "required", "additionalProperties", "maxProperties"}),
+}  # fmt: skip
+
+
+def _exclusive_minimum(schema: dict) -> None:
+    """JSON Schema's numeric exclusiveMinimum as OpenAPI 3.0 writes it (a boolean beside minimum)."""
+    if "exclusiveMinimum" in schema and not isinstance(schema["exclusiveMinimum"], bool):
+        schema["minimum"], schema["exclusiveMinimum"] = schema["exclusiveMinimum"], True

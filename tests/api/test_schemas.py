@@ -43,6 +43,8 @@ def test_the_openapi_document_shows_the_validated_schemas_in_openapi_3_0_terms(c
     def walk(node, where):
         if isinstance(node, dict):
             assert not isinstance(node.get("type"), list), where  # 3.0 has no type lists
+            if isinstance(node.get("items"), dict) and not where.endswith(".properties"):  # a schema, not a map
+                assert node.get("type") == "array", where  # `items` only beside type array (in anyOf too)
             for key, value in node.items():
                 walk(value, f"{where}.{key}")
         elif isinstance(node, list):
@@ -56,6 +58,8 @@ def test_the_openapi_document_shows_the_validated_schemas_in_openapi_3_0_terms(c
     assert lines["items"]["properties"]["organization_id"]["maximum"] == 2**31 - 1
     upload = doc["paths"]["/api/v1/applications/{app_id}/attachments"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
+    report = doc["paths"]["/api/v1/awards/{award_id}/reports"]["post"]["requestBody"]["content"]["application/json"]
+    assert [b["type"] for b in report["schema"]["properties"]["indicators"]["anyOf"]] == ["array", "object"]
     org_patch = doc["paths"]["/api/v1/organizations/{org_id}"]["patch"]["requestBody"]["content"]["application/json"]
     assert "required" not in org_patch["schema"]  # a PATCH sends only what changes
 

@@ -13,7 +13,6 @@ from grants.awards import issuing
 from grants.awards.models import Award, Letter, TranchePayment
 from grants.extensions import db
 
-
 # Row locks are exercised on PostgreSQL (SQLite serialises every writer by itself).
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 

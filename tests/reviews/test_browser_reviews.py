@@ -1,6 +1,7 @@
 """In Chromium: a reviewer declares no conflict, scores and submits; after the decision the
 applicant reads the breakdown of their score in Kazakh."""
 
+import pytest
 from conftest import browser_login
 from playwright.sync_api import expect
 
@@ -8,6 +9,9 @@ from grants.extensions import db
 from grants.reviews import services
 from grants.reviews.models import Assignment
 from reviews.conftest import score_all
+
+# The browser path does not depend on the database: once, on PostgreSQL.
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 def test_reviewer_scores_and_the_applicant_reads_the_breakdown(browser, stage, app, live_server):
