@@ -18,11 +18,11 @@ class GrantsFlask(Flask):
     commits once when the answer is a success (< 400) or rolls back as a whole otherwise."""
 
     def dispatch_request(self):
-        from .core.db import begin_unit, end_unit
+        from .core.db import begin_unit, end_unit, kept_on_refusal
 
         begin_unit()
         response = self.make_response(super().dispatch_request())
-        end_unit(success=response.status_code < 400)
+        end_unit(success=response.status_code < 400 or kept_on_refusal())
         return response
 
 

@@ -122,11 +122,11 @@ def put_review(assignment_id: int):
 def _conflict_found():
     """The reviewer is now linked to a consortium organization: nothing was saved, and the
     assignment is marked conflicted for the manager to reassign. The mark is kept although the
-    answer is a refusal, so the unit of work is ended (committed) before answering 409."""
-    from ..core.db import end_unit
+    answer is a refusal."""
+    from ..core.db import keep_on_refusal
     from .core import error_response
 
-    end_unit(success=True)
+    keep_on_refusal()
     return error_response(409, "conflict_of_interest", _("You are now linked to an organization of this consortium, so "
                                                          "this application has been returned to the programme for "
                                                          "reassignment."))  # fmt: skip

@@ -103,6 +103,20 @@ def in_unit() -> bool:
     return has_app_context() and bool(g.get(_UNIT_KEY))
 
 
+def keep_on_refusal() -> None:
+    """Commit this unit even though it answers a refusal: for a finding that must be kept while
+    the request itself is refused (a conflict of interest found when a reviewer saves)."""
+    from flask import g
+
+    g.keep_on_refusal = True
+
+
+def kept_on_refusal() -> bool:
+    from flask import g, has_app_context
+
+    return has_app_context() and bool(g.get("keep_on_refusal"))
+
+
 def end_unit(*, success: bool) -> None:
     """Commit (success) or roll back the unit's one transaction."""
     if success:
