@@ -5,7 +5,8 @@ from ..accounts.forms import LoginForm
 from ..core.errors import ServiceError, Unauthorized
 from ..extensions import db, limiter
 from ..organizations.models import Membership
-from .core import Body, body, current_api_user, endpoint, openapi_document, text, validated
+from .core import current_api_user, endpoint, openapi_document, validated
+from .schema import Body, body, text
 
 USER_SCHEMA = {
     "type": "object",

@@ -11,7 +11,8 @@ from ..consortia import rules as consortium_rules
 from ..consortia import services as consortia
 from ..consortia.models import Consortium
 from ..extensions import db
-from .core import ID, Body, body, current_api_user, endpoint, page_args, query_int, text
+from .core import current_api_user, endpoint, page_args, query_int
+from .schema import ID, Body, body, text
 
 ROW = {"type": "array", "items": {"type": "object"}}
 DIGITS = r"^\s*\d[\d\s]{0,14}\s*$"  # a whole number typed as text ("1 500 000")

@@ -7,7 +7,8 @@ from ..awards.models import Award, Report
 from ..calls import rules as call_rules
 from ..core.errors import ValidationFailed
 from ..extensions import db
-from .core import Body, body, current_api_user, endpoint, text
+from .core import current_api_user, endpoint
+from .schema import Body, body, text
 
 AWARD = {"type": "object", "properties": {
     "id": {"type": "integer"}, "application_id": {"type": "integer"}, "agreement_number": {"type": "string"},

@@ -5,7 +5,8 @@ from ..calls import lifecycle, rules, services
 from ..calls.models import Call
 from ..extensions import db, limiter
 from ..subscriptions import services as subscriptions
-from .core import Body, body, current_api_user, endpoint, page_args, text
+from .core import current_api_user, endpoint, page_args
+from .schema import Body, body, text
 
 ML_TITLE = {"type": "object", "properties": {lang: text(300) for lang in ("kk", "ru", "en")}}
 ML = {"type": "object", "properties": {lang: text(20000) for lang in ("kk", "ru", "en")}}

@@ -5,7 +5,8 @@ from ..extensions import db
 from ..organizations import rules, services
 from ..organizations.forms import InviteForm, OrganizationForm
 from ..organizations.models import Organization
-from .core import Body, body, current_api_user, endpoint, page_args, text, validated
+from .core import current_api_user, endpoint, page_args, validated
+from .schema import Body, body, text
 
 ORG_SCHEMA = {
     "type": "object",

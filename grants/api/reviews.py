@@ -11,7 +11,8 @@ from ..reviews import assigning, reviewing, rules, scoring
 from ..reviews import decisions as decision_services
 from ..reviews import eligibility as eligibility_services
 from ..reviews.ranking import ranking as compute_ranking
-from .core import ID, Body, body, current_api_user, endpoint, text
+from .core import current_api_user, endpoint
+from .schema import ID, Body, body, text
 
 MANAGERS = (Role.MANAGER, Role.ADMIN)
 ASSIGNMENT = {"type": "object", "properties": {
