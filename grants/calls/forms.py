@@ -1,4 +1,4 @@
-"""The call editor. Fields are plain text here; calls.services.clean() validates everything
+"""The call editor. Fields are plain text here; calls.cleaning.clean() validates everything
 (the same rules the API uses) and its errors are placed back onto these fields."""
 
 from __future__ import annotations
