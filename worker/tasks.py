@@ -14,13 +14,19 @@ BEAT_SCHEDULE = {
 }
 
 
+# A relay that is down or refuses for a while: retried with backoff for about four hours.
+SMTP_RETRIES = {
+    "autoretry_for": (smtplib.SMTPException, ConnectionError, TimeoutError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 1800,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
 @shared_task(
     name="grants.send_email",
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=8,
+    **SMTP_RETRIES,
 )
 def send_email(message: dict) -> None:
     """Transactional email (verification, receipts): rendered by the web request already."""
@@ -86,11 +92,7 @@ def issue_letters(call_id: int, actor_id: int) -> int:
 
 @shared_task(
     name="grants.send_letter_email",
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=8,
+    **SMTP_RETRIES,
 )
 def send_letter_email(message: dict) -> None:
     """The award letter email, queued after the letter's commit; the PDF travels base64-encoded
