@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GRANTS_INSTANCE_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test i18n lint system-deps venv clean bench compile
+.PHONY: run test i18n lint system-deps venv clean bench bench-phone compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,3 +65,9 @@ clean:
 bench: $(STAMP) compile
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run.py
+
+# The lead applicant's whole task in Chromium on a throttled phone (256/128 kbit/s, 800 ms), on a
+# fresh SQLite demo instance: page loads, network wait, seconds, bytes -> bench/results-phone.json
+# (BENCH_PHONE_ARGS="--label after", "--code /tmp/before --label before", "--base-url http://...").
+bench-phone: $(STAMP) compile
+	$(BIN)/python bench/phone_apply.py $(BENCH_PHONE_ARGS)

@@ -76,4 +76,12 @@ def from_environment(instance_path: Path) -> dict:
         "LANGUAGES": ("kk", "ru", "en"),
         "API_TOKEN_LIFETIME": timedelta(days=30),
         "SHOW_OUTBOX": mail_server is None,
+        # Telegram and SMS (grants/channels): unset, the channels page says they are not available.
+        "TELEGRAM_BOT_TOKEN": env("GRANTS_TELEGRAM_BOT_TOKEN") or None,
+        "TELEGRAM_BOT_USERNAME": (env("GRANTS_TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
+        "TELEGRAM_API_URL": env("GRANTS_TELEGRAM_API_URL") or "https://api.telegram.org",
+        "TELEGRAM_WEBHOOK_SECRET": env("GRANTS_TELEGRAM_WEBHOOK_SECRET") or None,
+        "SMS_URL": env("GRANTS_SMS_URL") or None,
+        "SMS_TOKEN": env("GRANTS_SMS_TOKEN") or None,
+        "SMS_SENDER": env("GRANTS_SMS_SENDER") or "Grants",
     }

@@ -58,6 +58,7 @@ def seed(only_if_empty: bool = True):
     _seed_calls(users["manager@demo.kz"])
     _seed_applications(users, aral, zhasyl)
     _seed_review(users)
+    _seed_channels(users["aral@demo.kz"])
     more = [(email, PASSWORD, "reviewer") for email, _n, _l in REVIEWERS]
     more += [(f"{who}{n}@demo.kz", PASSWORD, "applicant") for n in range(4) for who in ("lead", "partner")]
     return [(email, PASSWORD, ",".join(sorted(r.value for r in roles))) for email, _n, roles, _l in PEOPLE] + more
@@ -293,3 +294,33 @@ def _evidence():
     from werkzeug.datastructures import FileStorage
 
     return FileStorage(io.BytesIO(b"%PDF-1.4\n% demo evidence\n%%EOF\n"), filename="ustav.pdf")
+
+
+def _seed_channels(person) -> None:
+    """aral@demo.kz has linked Telegram and verified her phone, and takes her alerts on all three
+    channels; she also follows the calls. Her 30-day reminder of SG-2027-1 is claimed as the scan
+    would claim it: the email goes to the outbox, and with no bot or gateway configured the
+    Telegram and SMS rows show in /admin/notifications as not sent, with the reason."""
+    from .alerts.registry import KINDS, claim
+    from .calls.models import Call
+    from .channels.models import ChannelChoice, PhoneNumber, TelegramLink
+    from .core import clock
+    from .subscriptions.models import Subscription
+
+    now = clock.now()
+    db.session.add(TelegramLink(user_id=person.id, chat_id=700000001, username="aral_demo", linked_at=now))
+    db.session.add(PhoneNumber(user_id=person.id, phone="+77012345678", verified_at=now))
+    for kind in KINDS:
+        db.session.add(
+            ChannelChoice(user_id=person.id, kind=kind, email=True, telegram=True, sms=kind != "announcement")
+        )
+    db.session.add(Subscription(email=person.email, language=person.locale, confirmed_at=now))
+    db.session.commit()
+    call = db.session.execute(db.select(Call).filter_by(code="SG-2027-1")).scalar_one()
+    ids = claim("deadline", object_type="call", object_id=call.id, offset_days=30, due_at=call.closes_at,
+                recipients={person.email: person.locale}, now=now)  # fmt: skip
+    db.session.commit()
+    from worker.tasks import send_notification
+
+    for note_id in ids:  # through the worker, as the scan sends them (a failure waits for its retry)
+        send_notification.delay(note_id)

@@ -51,7 +51,9 @@ def handle_integrity(error: Exception):
     """A unique or check constraint refused the request's one commit: another request got there
     first (a double click, two managers at once). Nothing of this request was stored."""
     db.session.rollback()
-    message = _("Someone else changed this at the same moment, so nothing was saved. Please reload the page and try again.")
+    message = _(
+        "Someone else changed this at the same moment, so nothing was saved. Please reload the page and try again."
+    )
     if _is_api():
         from .api.core import error_response
 

@@ -75,8 +75,12 @@ def _headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if "Cache-Control" not in headers and response.mimetype == "text/html":
-        headers["Cache-Control"] = "no-store" if session.get("sid") else "no-cache"
+    if response.mimetype == "text/html":
+        if "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store" if session.get("sid") else "no-cache"
+        # The service worker keeps signed-in pages for use without a connection and drops them
+        # when a page answers signed out (after logging out, or when the session ended).
+        headers["X-Signed-In"] = "1" if session.get("sid") else "0"
     return response
 
 

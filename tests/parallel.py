@@ -85,3 +85,26 @@ def api_token(app, user) -> str:
         token, _expires = issue_api_token(db.session.merge(user))
         db.session.commit()
     return token
+
+
+def browser_session(base: str, email: str, path: str) -> tuple[str, str]:
+    """Log in over HTTP like a browser: (Cookie header, CSRF token of the page at `path`)."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+    import urllib.request
+
+    from conftest import PASSWORD
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def token_of(url: str) -> str:
+        html = opener.open(base + url).read().decode()
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', html)
+        return match.group(1) or match.group(2)
+
+    form = urllib.parse.urlencode({"csrf_token": token_of("/login"), "email": email, "password": PASSWORD}).encode()
+    opener.open(base + "/login", data=form)
+    csrf = token_of(path)
+    return "; ".join(f"{c.name}={c.value}" for c in jar), csrf

@@ -233,6 +233,13 @@ ROUTES: dict[str, Route] = {
     "static": Route(GET=PUBLIC),
     "public.home": Route(GET=PUBLIC),
     "public.health": Route(GET=PUBLIC),
+    "public.favicon": Route(GET=PUBLIC),
+    "offline.service_worker": Route(GET=PUBLIC),
+    "offline.offline": Route(GET=PUBLIC),
+    "offline.csrf": Route(GET=PUBLIC),
+    # the whole form of a new draft: any signed-in person may open it (it says who may apply);
+    # the draft itself is made only for a consortium the sender leads
+    "offline.draft": Route(GET=SIGNED_IN, POST=SIGNED_IN_WRITE, args={"call_id": "open_call"}),
     "calls.index": Route(GET=PUBLIC),
     "calls.show": Route(GET=PUBLIC),
     "calls.guideline": Route(GET=PUBLIC),
@@ -258,6 +265,16 @@ ROUTES: dict[str, Route] = {
     "accounts.language": Route(GET=page(302, anonymous=302), args={"code": "=ru"}),
     "accounts.account": Route(GET=SIGNED_IN, POST=SIGNED_IN_WRITE),
     "accounts.change_password": Route(POST=SIGNED_IN_WRITE),
+    # --- Telegram and SMS channels (the webhook is public, but a wrong secret answers 404) ---
+    "channels.channels": Route(GET=SIGNED_IN),
+    "channels.telegram_code": Route(POST=SIGNED_IN_WRITE),
+    "channels.telegram_unlink": Route(POST=SIGNED_IN_WRITE),
+    "channels.phone": Route(POST=SIGNED_IN_WRITE),
+    "channels.phone_verify": Route(POST=SIGNED_IN_WRITE),
+    "channels.phone_remove": Route(POST=SIGNED_IN_WRITE),
+    "channels.choices": Route(POST=SIGNED_IN_WRITE),
+    "channels.webhook": Route(POST=page(404, anonymous=404), args={"secret": "=wrong-secret"}),
+    "home.home": Route(GET=SIGNED_IN),
     # --- organizations and consortia ---
     "organizations.mine": Route(GET=SIGNED_IN),
     "organizations.new": Route(GET=SIGNED_IN, POST=SIGNED_IN_WRITE),
@@ -327,6 +344,8 @@ ROUTES: dict[str, Route] = {
     "api.revoke_token_delete": Route(DELETE=api(ALLOWED)),
     "api.create_user_post": Route(POST=api(ALLOWED, anonymous=ALLOWED)),
     "api.me_get": Route(GET=API_SIGNED_IN),
+    "api.get_channels_get": Route(GET=API_SIGNED_IN),
+    "api.put_channels_put": Route(PUT=api(ALLOWED), body={"choices": {"review_due": ["email"]}}),
     # --- API: organizations and consortia ---
     "api.list_organizations_get": Route(GET=API_SIGNED_IN),
     "api.create_organization_post": Route(POST=api(ALLOWED)),
@@ -417,7 +436,6 @@ def site(pg_database, tmp_path_factory):
         yield app, ids
         db.session.remove()
         db.engine.dispose()
-
 
 
 def _value(ids: dict, key: str):

@@ -67,13 +67,13 @@ def test_no_serious_accessibility_violations(browser, site):
         path = f"/applications/{application.id}/edit/{section}"
         page.goto(base + path)
         found[path] = violations(page)
-    for path in (f"/applications/{application.id}", f"/applications/{application.id}/check", "/consortia/new"):
+    for path in ("/home", f"/applications/{application.id}", f"/applications/{application.id}/check", "/consortia/new"):
         page.goto(base + path)
         found[path] = violations(page)
     context.close()
     for email, paths in (
-        ("reviewer@example.kz", ["/reviews", "/reviewer/profile"]),
-        ("manager@example.kz", ["/manage/calls", f"/manage/calls/{call.id}", f"/manage/calls/{call.id}/review",
+        ("reviewer@example.kz", ["/home", "/reviews", "/reviewer/profile"]),
+        ("manager@example.kz", ["/home", "/manage/calls", f"/manage/calls/{call.id}", f"/manage/calls/{call.id}/review",
                                 f"/manage/calls/{call.id}/ranking", f"/manage/calls/{call.id}/awards",
                                 "/manage/organizations", "/manage/reviewers"]),
     ):  # fmt: skip
@@ -85,6 +85,6 @@ def test_no_serious_accessibility_violations(browser, site):
         page.click("main button[type=submit]")
         for path in paths:
             page.goto(base + path)
-            found[path] = violations(page)
+            found[f"{email} {path}"] = violations(page)
         context.close()
     assert {path: v for path, v in found.items() if v} == {}

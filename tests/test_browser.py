@@ -50,7 +50,7 @@ def test_register_in_kazakh_confirm_by_email_log_in_and_create_an_organization(b
     page.fill("#email", "asel@example.kz")
     page.fill("#password", "көкшетау-көлдері-2026")
     page.click("main button[type=submit]")
-    assert page.url.endswith("/organizations")
+    assert page.url.endswith("/home")
 
     page.click("main a[href='/organizations/new']")
     page.fill("#name", "«Көкшетау көлдері» қоғамдық қоры")

@@ -37,8 +37,10 @@ def send_email(message: dict) -> None:
 
 @shared_task(name="grants.send_notification", bind=True, max_retries=None)
 def send_notification(self, note_id: int) -> str:
-    """One claimed notification; temporary SMTP failures retry with exponential backoff and
-    jitter (the row keeps the count and gives up as "failed" after MAX_ATTEMPTS)."""
+    """One claimed notification, on its channel (email, Telegram, SMS); temporary failures (SMTP
+    4xx, Telegram 429/5xx, SMS gateway 429/5xx, network) retry with exponential backoff and jitter,
+    never sooner than Telegram's retry_after or the gateway's Retry-After (the row keeps the count
+    and gives up as "failed" after MAX_ATTEMPTS)."""
     import random
 
     from grants.alerts.services import RetryLater, send

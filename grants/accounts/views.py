@@ -34,7 +34,7 @@ def _flash(message: str, category: str = "info") -> None:
 @limiter.limit("20 per hour", methods=["POST"])
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("organizations.mine"))
+        return redirect(url_for("home.home"))
     form = RegisterForm()
     if request.method == "GET":
         form.locale.data = _current()
@@ -87,7 +87,7 @@ def resend_verification():
 @limiter.limit("5 per 15 minutes", methods=["POST"], key_func=login_account_key, deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("organizations.mine"))
+        return redirect(safe_next(request.args.get("next"), url_for("home.home")))
     form = LoginForm()
     status = 200
     unverified = False
@@ -101,7 +101,7 @@ def login():
             status = 401 if error.status == 400 else error.status
         else:
             start_session(user)  # stored by the request's one commit
-            response = redirect(safe_next(request.args.get("next"), url_for("organizations.mine")))
+            response = redirect(safe_next(request.args.get("next"), url_for("home.home")))
             response.set_cookie(LANGUAGE_COOKIE, user.locale, max_age=365 * 86400, samesite="Lax")
             return response
     elif request.method == "POST":

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import mail
@@ -63,6 +64,20 @@ def _ics(call: Call, language: str) -> list[dict]:
     return [{"filename": f"{call.code}.ics", "content_type": "text/calendar", "data": data}]
 
 
+def _when(moment: datetime) -> str:
+    """A deadline in few characters, for Telegram and SMS: 31.03.2027, 18:00, Astana time (UTC+5)."""
+    from ..i18n import as_utc, display_zone, zone_label
+
+    local = as_utc(moment).astimezone(display_zone())
+    return f"{local:%d.%m.%Y, %H:%M}, {zone_label(moment)}"
+
+
+def _short(note: Notification, link: str, message, **values) -> dict:
+    """A short text (Telegram, SMS) in the recipient's language; `message` is a lazy msgid."""
+    with force_locale(note.language):
+        return {"text": str(message) % values, "link": link}
+
+
 # --- subscribers -------------------------------------------------------------------------
 
 
@@ -90,7 +105,19 @@ def _render_subscriber(note: Notification) -> dict | None:
     }
 
 
-register(AlertKind("deadline", open_calls, _subscribers, _render_subscriber, "subscribers before a call's deadline"))
+def _short_subscriber(note: Notification) -> dict | None:
+    call = _call_for(note)
+    sub = db.session.execute(select(Subscription).filter_by(email=note.recipient)).scalar_one_or_none()
+    if call is None or sub is None or not sub.active:
+        return None
+    with force_locale(note.language):
+        when = _when(call.closes_at)
+    return _short(note, external_url("calls.show", call_id=call.id),
+                  _l("%(code)s: applications are accepted until %(when)s."), code=call.code, when=when)  # fmt: skip
+
+
+register(AlertKind("deadline", open_calls, _subscribers, _render_subscriber, "subscribers before a call's deadline",
+                   _short_subscriber))  # fmt: skip
 
 
 # --- owners of unsubmitted drafts ---------------------------------------------------------
@@ -127,7 +154,21 @@ def _render_draft_owner(note: Notification) -> dict | None:
     return message | {"to": note.recipient, "attachments": _ics(call, note.language)}
 
 
-register(AlertKind("draft_deadline", open_calls, _draft_owners, _render_draft_owner, "owners of unsubmitted drafts"))
+def _short_draft_owner(note: Notification) -> dict | None:
+    call = _call_for(note)
+    drafts = _drafts_of(note.recipient, note.object_id) if call else []
+    if not drafts:
+        return None
+    link = external_url("applications.check", app_id=drafts[0].id) if len(drafts) == 1 else external_url(
+        "applications.mine")  # fmt: skip
+    with force_locale(note.language):
+        when = _when(call.closes_at)
+    return _short(note, link, _l("%(code)s: your application is still a draft. Submit it by %(when)s."),
+                  code=call.code, when=when)  # fmt: skip
+
+
+register(AlertKind("draft_deadline", open_calls, _draft_owners, _render_draft_owner, "owners of unsubmitted drafts",
+                   _short_draft_owner))  # fmt: skip
 
 
 # --- partners who have not confirmed -------------------------------------------------------
@@ -164,7 +205,23 @@ def _render_partner(note: Notification) -> dict | None:
     return message | {"to": note.recipient}
 
 
-register(AlertKind("partner_confirm", open_calls, _partners, _render_partner, "partners who have not confirmed"))
+def _short_partner(note: Notification) -> dict | None:
+    call = _call_for(note)
+    if call is None:
+        return None
+    consortium_ids = sorted({cid for email, _l, cid in db.session.execute(_waiting_partners_query(call.id)).all()
+                             if email == note.recipient})  # fmt: skip
+    if not consortium_ids:
+        return None
+    with force_locale(note.language):
+        when = _when(call.closes_at)
+    return _short(note, external_url("consortia.show", consortium_id=consortium_ids[0]),
+                  _l("%(code)s: please confirm your organization's part in the consortium by %(when)s."),
+                  code=call.code, when=when)  # fmt: skip
+
+
+register(AlertKind("partner_confirm", open_calls, _partners, _render_partner, "partners who have not confirmed",
+                   _short_partner))  # fmt: skip
 
 
 # --- the announcement of a new call (sent on publication, not scanned) ----------------------
@@ -182,7 +239,19 @@ def _render_announcement(note: Notification) -> dict | None:
     return message | {"to": note.recipient, "headers": unsubscribe_headers(sub)}
 
 
-register(AlertKind("announcement", lambda now: [], lambda obj, prefix: {}, _render_announcement, "a new call"))
+def _short_announcement(note: Notification) -> dict | None:
+    call = db.session.get(Call, note.object_id)
+    sub = db.session.execute(select(Subscription).filter_by(email=note.recipient)).scalar_one_or_none()
+    if call is None or not call_rules.can_see(None, call) or sub is None or not sub.active:
+        return None
+    with force_locale(note.language):
+        when = _when(call.closes_at)
+    return _short(note, external_url("calls.show", call_id=call.id),
+                  _l("New call for proposals %(code)s. Applications until %(when)s."), code=call.code, when=when)  # fmt: skip
+
+
+register(AlertKind("announcement", lambda now: [], lambda obj, prefix: {}, _render_announcement, "a new call",
+                   _short_announcement))  # fmt: skip
 
 
 # --- reviewers before their review due date -------------------------------------------------
@@ -224,9 +293,21 @@ def _render_review_due(note: Notification) -> dict | None:
     return message | {"to": note.recipient}
 
 
-register(
-    AlertKind("review_due", _open_assignments, _assigned_reviewer, _render_review_due, "reviewers before the due date")
-)
+def _short_review_due(note: Notification) -> dict | None:
+    from ..reviews.lifecycle import is_open
+    from ..reviews.models import Assignment
+
+    assignment = db.session.get(Assignment, note.object_id)
+    if assignment is None or not is_open(assignment) or assignment.due_at != note.due_at:
+        return None
+    with force_locale(note.language):
+        when = _when(assignment.due_at)
+    return _short(note, external_url("reviews.review", assignment_id=assignment.id),
+                  _l("%(code)s: your review is due %(when)s."), code=assignment.application.call.code, when=when)  # fmt: skip
+
+
+register(AlertKind("review_due", _open_assignments, _assigned_reviewer, _render_review_due,
+                   "reviewers before the due date", _short_review_due))  # fmt: skip
 
 
 # --- grantees: reports and tranches (14 and 3 days before, and once when overdue) ------------
@@ -296,7 +377,28 @@ def _render_grantee(note: Notification) -> dict | None:
     return message | {"to": note.recipient}
 
 
+def _short_grantee(note: Notification) -> dict | None:
+    from ..awards.lifecycle import REPORT_IN, TRANCHE_UNPAID
+
+    item, award = _award_of(note.object_type, note.object_id)
+    if award is None:
+        return None
+    done = item.status in REPORT_IN if note.object_type == "award_report" else item.status not in TRANCHE_UNPAID
+    if done:
+        return None
+    with force_locale(note.language):
+        if note.object_type == "award_report":
+            what = gettext("Interim report") if item.kind == "interim" else gettext("Final report")
+        else:
+            what = gettext("Tranche %(n)d", n=item.n)
+    day = f"{item.due_on:%d.%m.%Y}"
+    message = (_l("%(number)s: %(item)s is overdue (due %(day)s).") if note.offset_days == 3650
+               else _l("%(number)s: %(item)s, due %(day)s."))  # fmt: skip
+    return _short(note, external_url("awards.show", award_id=award.id), message, number=award.agreement_number,
+                  item=what, day=day)  # fmt: skip
+
+
 register(AlertKind("award_due", lambda now: _award_dates(now, overdue=False), _grantees, _render_grantee,
-                   "grantees 14 and 3 days before a report or tranche"))  # fmt: skip
+                   "grantees 14 and 3 days before a report or tranche", _short_grantee))  # fmt: skip
 register(AlertKind("award_overdue", lambda now: _award_dates(now, overdue=True), _grantees, _render_grantee,
-                   "grantees once when a report or tranche is overdue"))  # fmt: skip
+                   "grantees once when a report or tranche is overdue", _short_grantee))  # fmt: skip

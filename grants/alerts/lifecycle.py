@@ -1,7 +1,7 @@
 """The notification's state machine, the one place where a notification's status changes.
 
     claimed → sending → sent | bounced | failed
-       ↑         ↓ (temporary SMTP failure: retried later)
+       ↑         ↓ (temporary SMTP, Telegram or SMS gateway failure: retried later)
        └─────────┘
     claimed | sending → skipped (no longer applies: unsubscribed, deadline moved, …)
     sent | bounced | failed → claimed (an administrator sends it again)
@@ -39,7 +39,7 @@ RESENDABLE = frozenset({Status.SENT, Status.BOUNCED, Status.FAILED})  # an admin
 LABELS = {
     Status.CLAIMED: _l("waiting to be sent"),
     Status.SENDING: _l("being sent"),
-    Status.SENT: _l("email sent"),
+    Status.SENT: _l("sent"),
     Status.BOUNCED: _l("rejected by the recipient's server"),
     Status.FAILED: _l("not sent: delivery failed"),
     Status.SKIPPED: _l("not sent: no longer applies"),
@@ -82,8 +82,23 @@ machine = Machine(
 )
 
 
-def label(status) -> str:
-    return machine.label(status)
+# A sent or refused Telegram message or SMS reads as what happened on its channel.
+CHANNEL_LABELS = {
+    (Status.SENT, "email"): _l("email sent"),
+    (Status.SENT, "telegram"): _l("sent to Telegram"),
+    (Status.SENT, "sms"): _l("SMS sent"),
+    (Status.BOUNCED, "telegram"): _l("not delivered: the person blocked the bot"),
+    (Status.BOUNCED, "sms"): _l("rejected by the SMS gateway"),
+}
+
+
+def label(status_or_note) -> str:
+    """The label of a status, or of a notification's status on its channel."""
+    if isinstance(status_or_note, Notification):
+        note = status_or_note
+        special = CHANNEL_LABELS.get((note.status, note.channel))
+        return str(special) if special is not None else machine.label(note.status)
+    return machine.label(status_or_note)
 
 
 def is_final(note: Notification) -> bool:

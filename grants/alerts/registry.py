@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..core.db import transactional
 from ..extensions import db
 from .lifecycle import Status
-from .models import Notification, key_prefix
+from .models import Notification, channel_suffix, key_prefix
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class AlertKind:
     # (notification) -> mail.deliver() message, or None when it no longer applies (skip)
     render: Callable[[Notification], dict | None]
     description: str = ""
+    # (notification) -> {"text": a short text in note.language, "link": its page} for Telegram and
+    # SMS, or None when it no longer applies
+    short: Callable[[Notification], dict | None] | None = None
 
 
 KINDS: dict[str, AlertKind] = {}
@@ -79,19 +82,36 @@ def _insert(rows: list[dict]) -> list[int]:
 
 def claim(kind: str, *, object_type: str, object_id: int, offset_days: int, due_at,
           recipients: dict[str, str], now: datetime, status: Status = Status.CLAIMED) -> list[int]:  # fmt: skip
-    """Insert one row per recipient unless its key exists; return the ids this call claimed.
-    A row is born `claimed` (or `skipped`, for an alert missed during an outage); from then on
-    only the notification lifecycle moves it."""
+    """Insert one row per recipient and channel unless its key exists; return the ids this call
+    claimed. Every recipient gets the email row (the claim that `unclaimed_prefix_filter` sees);
+    a person who turned email off for this kind gets it born `skipped`. People who chose Telegram
+    or SMS for the kind (with the chat linked, the phone verified) get a row per channel too; their
+    choices are read in one query for all recipients. A row is born `claimed` (or `skipped`, for
+    an alert missed during an outage); from then on only the notification lifecycle moves it."""
+    from ..channels.services import delivery_channels
+
     if not recipients:
         return []
     prefix = key_prefix(kind, object_type, object_id, offset_days, due_at)
-    rows = [
-        {"key": prefix + email.lower(), "kind": kind, "object_type": object_type, "object_id": object_id,
-         "offset_days": offset_days, "due_at": due_at, "recipient": email, "language": language, "status": str(status),
-         "attempts": 0, "claimed_at": now}
-        for email, language in recipients.items()
-    ]  # fmt: skip
-    return _insert(rows)
+    chosen = delivery_channels(kind, recipients)
+    base = {"kind": kind, "object_type": object_type, "object_id": object_id, "offset_days": offset_days,
+            "due_at": due_at, "attempts": 0, "claimed_at": now}  # fmt: skip
+    rows, unchosen = [], []
+    for email, language in recipients.items():
+        person = base | {"recipient": email, "language": language}
+        channels = chosen.get(email.lower(), {}).get("channels", {"email"})
+        row = person | {"key": prefix + email.lower(), "channel": "email", "status": str(status), "error": None}
+        if "email" not in channels and status == Status.CLAIMED:
+            unchosen.append(row | {"status": str(Status.SKIPPED), "error": "email not chosen for this alert"})
+        else:
+            rows.append(row)
+        for channel in ("telegram", "sms"):
+            if channel in channels:
+                rows.append(person | {"key": prefix + email.lower() + channel_suffix(channel), "channel": channel,
+                                      "status": str(status), "error": None})  # fmt: skip
+    if unchosen:
+        _insert(unchosen)  # recorded, never sent
+    return _insert(rows) if rows else []
 
 
 @dataclass

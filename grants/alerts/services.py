@@ -1,4 +1,4 @@
-"""Scanning, sending (with retries and bounces) and resending notifications."""
+"""Scanning, sending (by email, Telegram or SMS, with retries and bounces) and resending notifications."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import mail
 from ..calls import rules as call_rules
 from ..calls.models import Call
+from ..channels import sms, telegram
 from ..core import clock
 from ..core.db import lock, on_commit, transactional
 from ..extensions import db
@@ -85,14 +86,61 @@ def _permanent(error: Exception) -> bool:
     return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
 
 
+def short_texts(note: Notification) -> tuple[str, str] | None:
+    """(Telegram text, SMS text) of a notification, or None when it no longer applies. The SMS is
+    kept to two parts: its link is left out when it would not fit, and a text too long is cut."""
+    kind = KINDS[note.kind]
+    short = kind.short(note) if kind.short else None
+    if short is None:
+        return None
+    text, link = short["text"], short.get("link") or ""
+    with_link = f"{text} {link}".strip()
+    sms_text = with_link if sms.count_parts(with_link).parts <= sms.MAX_ALERT_PARTS else sms.fit(text)
+    return f"{text}\n{link}".strip(), sms_text
+
+
+def _prepare(note: Notification):
+    """The delivery of the note on its channel (a function to call), or the reason (a string) it
+    no longer applies. The person's current choices decide: a channel turned off or unlinked
+    between the claim and the send is skipped."""
+    from ..channels.services import delivery_channels
+
+    person = delivery_channels(note.kind, [note.recipient]).get(note.recipient.lower())
+    if note.channel == "email":
+        if person is not None and "email" not in person["channels"]:
+            return "email no longer chosen for this alert"
+        message = KINDS[note.kind].render(note)
+        if message is None:
+            return "no longer applies"
+        return lambda: mail.deliver(message | {"message_id": f"<notification-{note.id}@grants.local>"})
+    client = telegram if note.channel == "telegram" else sms
+    if not client.configured():
+        return f"{note.channel} is not configured on this site"
+    address = person["address"].get(note.channel) if person and note.channel in person["channels"] else None
+    if address is None:
+        return f"{note.channel} no longer chosen or linked"
+    texts = short_texts(note)
+    if texts is None:
+        return "no longer applies"
+    note.address = address
+    if note.channel == "telegram":
+        return lambda: telegram.send_message(int(address), texts[0])
+    note.segments = sms.count_parts(texts[1]).parts
+    return lambda: sms.send(address, texts[1])
+
+
 def send(note_id: int) -> str:
-    """Deliver one claimed notification. Returns its final (or current) status.
+    """Deliver one claimed notification on its channel (email, Telegram, SMS). Returns its final
+    (or current) status.
 
     Unlike every other unit of work this one commits twice, on purpose: `sending` (with the
-    attempt counted) is committed *before* the SMTP conversation and `sent` right after it. An
-    email cannot be rolled back, so the database must already say an attempt was made if the
-    worker dies mid-send (the sweep then retries it, and the attempt cap holds), and must say
-    `sent` as soon as the relay accepted it, so that no later failure in the task undoes it."""
+    attempt counted) is committed *before* the conversation with the relay, bot API or gateway,
+    and `sent` right after it. A message cannot be rolled back, so the database must already say an
+    attempt was made if the worker dies mid-send (the sweep then retries it, and the attempt cap
+    holds), and must say `sent` as soon as it was accepted, so that no later failure undoes it.
+    Temporary failures (SMTP 4xx, Telegram 429 with retry_after or 5xx, gateway 429/5xx, network)
+    retry with backoff until MAX_ATTEMPTS, then `failed`; a refusal that will not change is final:
+    `bounced` (SMTP 5xx for the address, a bot blocked by the person) or `failed` (any other 4xx)."""
     query = select(Notification).where(Notification.id == note_id)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -100,30 +148,36 @@ def send(note_id: int) -> str:
     if note is None or lifecycle.is_final(note):
         db.session.rollback()  # releases nothing but our snapshot: a duplicate task does nothing
         return note.status if note else "missing"
-    message = KINDS[note.kind].render(note)
-    if message is None:
-        lifecycle.transition(note, "skip", error="no longer applies")
+    deliver = _prepare(note)
+    if isinstance(deliver, str):
+        lifecycle.transition(note, "skip", error=deliver)
         db.session.commit()  # see the docstring: the state of a send is committed step by step
         return note.status
     lifecycle.transition(note, "attempt")
-    db.session.commit()  # `sending` is durable before the email leaves
+    db.session.commit()  # `sending` is durable before the message leaves
+    outcome, wait = None, 0
     try:
-        mail.deliver(message | {"message_id": f"<notification-{note.id}@grants.local>"})
+        deliver()
     except (smtplib.SMTPException, OSError) as error:
-        text = f"{type(error).__name__}: {error}"[:2000]
-        if _permanent(error):
-            lifecycle.transition(note, "bounced", error=text)
-        elif note.attempts >= MAX_ATTEMPTS:
-            lifecycle.transition(note, "failed", error=text)
-        else:
-            countdown = backoff(note.attempts)
-            lifecycle.transition(note, "retry", error=text, countdown=countdown)
-            db.session.commit()
-            raise RetryLater(countdown, text) from error
-        db.session.commit()
+        outcome, text = ("bounced" if _permanent(error) else "temporary"), f"{type(error).__name__}: {error}"
+    except telegram.TelegramError as error:
+        outcome, text = ("bounced" if error.blocked else "temporary" if error.temporary else "failed"), str(error)
+        wait = error.retry_after or 0
+    except sms.SmsError as error:
+        outcome, text = ("temporary" if error.temporary else "failed"), str(error)
+        wait = error.retry_after or 0
+    if outcome is None:
+        lifecycle.transition(note, "delivered")
+        db.session.commit()  # `sent` is durable as soon as the message was accepted
         return note.status
-    lifecycle.transition(note, "delivered")
-    db.session.commit()  # `sent` is durable as soon as the relay accepted the message
+    text = text[:2000]
+    if outcome == "temporary" and note.attempts < MAX_ATTEMPTS:
+        countdown = max(backoff(note.attempts), wait)
+        lifecycle.transition(note, "retry", error=text, countdown=countdown)
+        db.session.commit()
+        raise RetryLater(countdown, text)
+    lifecycle.transition(note, "bounced" if outcome == "bounced" else "failed", error=text)
+    db.session.commit()
     return note.status
 
 

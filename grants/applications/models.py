@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import StoredFile, UTCDateTime, utcnow
@@ -35,6 +46,12 @@ class Application(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="draft", server_default="draft")
     # Incremented by every save: a save based on an older version is refused (optimistic lock).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # {section: the version at which its content last changed}: a save based on an older version
+    # conflicts only when one of its own sections changed since (another tab or person).
+    section_versions: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    # A draft started on a device without a connection carries the device's key, so a retried
+    # sending after a dropped answer finds the same draft instead of starting a second one.
+    offline_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     number: Mapped[int | None]  # per call, given at first submission: the receipt's <code>-0001
     language: Mapped[str] = mapped_column(String(2), default="ru", server_default="ru")
     title: Mapped[str] = mapped_column(String(300), default="", server_default="")

@@ -4,6 +4,7 @@ Shared by the pages and the API."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
@@ -25,7 +26,7 @@ from ..i18n import LANGUAGES
 from . import lifecycle
 from .models import AccessLogEntry, Application, Attachment, BudgetLine, Indicator, WorkplanItem
 from .rules import Access
-from .sections import CATEGORIES, DECLARATIONS, MAX_MONTHS
+from .sections import CATEGORIES, DECLARATIONS, FIELD_SECTION, MAX_MONTHS
 
 TEXT_LIMITS = {"title": 300, "summary": 5000, "problem": 20000, "objectives": 20000, "activities": 20000}
 MAX_ROWS = 200
@@ -50,6 +51,30 @@ def create(actor, call: Call, consortium: Consortium, data: dict | None = None) 
         _apply(app, _clean(app, data))
     record(actor, "application.created", "application", app.id, after={"call": call.id, "consortium": consortium.id})
     return app
+
+
+OFFLINE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+@transactional
+def start_offline(actor, call: Call, consortium: Consortium, data: dict, key: str) -> Application:
+    """A draft written on a device without a connection, sent when it returned: created and
+    filled in one step (all or nothing). `key` is the device's own id for that draft: sent again
+    after a lost answer, it finds the draft already made and saves on top of it, so a dropped
+    connection never makes two drafts (two sendings at once: the unique key lets one through)."""
+    if not isinstance(key, str) or not OFFLINE_KEY.fullmatch(key):
+        raise ValidationFailed(_("This draft has no valid device key; reload the page."), code="invalid_key")
+    existing = db.session.execute(select(Application).where(Application.offline_key == key)).scalar_one_or_none()
+    if existing is not None:
+        if existing.created_by_id != actor.id or existing.call_id != call.id:
+            raise Conflict(_("This draft has no valid device key; reload the page."), code="invalid_key")
+        lock(existing)
+        mine = existing.updated_by_id == actor.id
+        return save(actor, existing, data, version=existing.version if mine else 2)
+    app = create(actor, call, consortium)
+    app.offline_key = key
+    db.session.flush()  # written before save() locks (and so refreshes) the row
+    return save(actor, app, data, version=app.version)
 
 
 def _text(value) -> str:
@@ -110,8 +135,13 @@ def _member_id(value) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
+# Choices a new row shows pre-filled (a form's select always sends one): a row with nothing else
+# filled in is an empty row, left out, not an error.
+PRESET_FIELDS = ("organization_id", "category")
+
+
 def _blank(row: dict) -> bool:
-    return not any(_text(v) for v in row.values())
+    return not isinstance(row, dict) or not any(_text(v) for k, v in row.items() if k not in PRESET_FIELDS)
 
 
 def _clean(app: Application, data: dict) -> dict:
@@ -234,12 +264,35 @@ def content(app: Application) -> dict:
     }  # fmt: skip
 
 
+def _current(app: Application, keys) -> dict:
+    """The saved values of `keys` in the shape `_clean` returns, so the two compare equal when
+    a save would change nothing."""
+    rows = {
+        "budget_lines": lambda: [{"category": b.category, "description": b.description,
+                                  "organization_id": b.organization_id, "quantity": b.quantity,
+                                  "unit_cost": b.unit_cost} for b in app.budget_lines],
+        "indicators": lambda: [{"name": i.name, "unit": i.unit, "baseline": i.baseline, "target": i.target}
+                               for i in app.indicators],
+        "workplan": lambda: [{"activity": w.activity, "start_month": w.start_month, "end_month": w.end_month}
+                             for w in app.workplan],
+        "partner_roles": lambda: dict(app.partner_roles or {}),
+        "declarations": lambda: dict(app.declarations or {}),
+    }  # fmt: skip
+    return {key: rows[key]() if key in rows else getattr(app, key) for key in keys}
+
+
+def _sections(data: dict) -> set[str]:
+    return {FIELD_SECTION[key] for key in data if key in FIELD_SECTION}
+
+
 @transactional
 def save(actor, app: Application, data: dict, *, version) -> Application:
-    """Save part of a draft. `version` is the version the writer started from: if someone
-    saved in between, nothing is written and the conflict carries both texts. The row lock is
-    taken before the version is compared, so two tabs saving the same version at once cannot
-    both pass the check: the second waits, then sees the new version (409 `stale_version`)."""
+    """Save part of a draft. `version` is the version the writer started from. If one of the
+    sections being saved changed after that version (another tab or person saved it) and the
+    text differs, nothing is written and the conflict carries both texts. A save of other
+    sections, or of exactly the text already saved (the writer's own autosave got there first),
+    is not a conflict. The row lock is taken before the versions are compared, so two tabs
+    saving at once cannot both pass the check: the second waits, then sees the first's change."""
     lock(app)
     if not lifecycle.is_editable(app):
         raise Conflict(_("A submitted application cannot be changed. Withdraw it first (before the deadline)."),
@@ -247,17 +300,33 @@ def save(actor, app: Application, data: dict, *, version) -> Application:
     based_on = version if isinstance(version, int) and not isinstance(version, bool) else None
     if isinstance(version, str) and version.strip().isdigit():
         based_on = int(version)
-    if based_on != app.version:
-        theirs = {k: v for k, v in content(app).items() if k in data}
-        raise Conflict(
-            _("Someone else saved this application after you opened it. Your text was not saved: compare both "
-              "versions below, copy what you need, and save again."),
-            code="stale_version",
-            extra={"current_version": app.version, "current": theirs, "yours": data},
-        )  # fmt: skip
+    changed_since = (
+        based_on is None
+        or based_on > app.version
+        or any((app.section_versions or {}).get(section, app.version) > based_on for section in _sections(data))
+    )
+    if based_on != app.version and changed_since:
+        try:
+            values = _clean(app, data)
+            same = values == _current(app, values.keys())
+        except ValidationFailed:
+            same = False
+        if not same:
+            theirs = {k: v for k, v in content(app).items() if k in data}
+            raise Conflict(
+                _("Someone else saved this application after you opened it. Your text was not saved: compare "
+                  "both versions below, copy what you need, and save again."),
+                code="stale_version",
+                extra={"current_version": app.version, "current": theirs, "yours": data},
+            )  # fmt: skip
+        return app  # the same text is already saved: nothing to write
     values = _clean(app, data)
+    before = _current(app, values.keys())
     _apply(app, values)
     app.version += 1
+    changed = {FIELD_SECTION[key] for key in values if key in FIELD_SECTION and values[key] != before[key]}
+    if changed:
+        app.section_versions = dict(app.section_versions or {}) | dict.fromkeys(changed, app.version)
     app.updated_at = clock.now()
     app.updated_by_id = actor.id
     return app

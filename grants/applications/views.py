@@ -4,7 +4,6 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
-from werkzeug.datastructures import MultiDict
 
 from ..calls import rules as call_rules
 from ..consortia.rules import acts_for_lead, user_org_ids
@@ -13,17 +12,11 @@ from ..core.errors import ServiceError
 from ..extensions import db
 from ..i18n import current_locale, display_zone
 from . import lifecycle, rules, services
+from .formdata import SECTION_ROWS, partner_ids, section_data
 from .help import section_help
-from .models import Application
 from .sections import ATTACHMENT_KINDS, CATEGORIES, DECLARATIONS, SECTIONS
 
 bp = Blueprint("applications", __name__)
-ROW_FIELDS = {
-    "workplan": ("activity", "start_month", "end_month"),
-    "budget_lines": ("organization_id", "category", "description", "quantity", "unit_cost"),
-    "indicators": ("name", "unit", "baseline", "target"),
-}
-SECTION_ROWS = {"workplan": "workplan", "budget": "budget_lines", "indicators": "indicators"}
 
 
 @bp.app_context_processor
@@ -99,35 +92,6 @@ def show(app_id: int):
     )  # fmt: skip
 
 
-def _rows_from_form(form: MultiDict, name: str) -> list[dict]:
-    rows: dict[int, dict] = {}
-    for key, value in form.items():
-        if key.startswith(name + "-"):
-            _prefix, index, field = key.split("-", 2)
-            if index.isdigit() and field in ROW_FIELDS[name]:
-                rows.setdefault(int(index), {})[field] = value
-    return [rows[i] for i in sorted(rows)]
-
-
-def _section_data(section: str, form: MultiDict, app: Application) -> dict:
-    if section == "summary":
-        return {k: form.get(k, "") for k in ("title", "summary", "requested_amount", "language")}
-    if section == "problem":
-        return {k: form.get(k, "") for k in ("problem", "objectives")}
-    if section == "workplan":
-        return {"activities": form.get("activities", ""), "workplan": _rows_from_form(form, "workplan")}
-    if section == "budget":
-        return {"budget_lines": _rows_from_form(form, "budget_lines")}
-    if section == "indicators":
-        return {"indicators": _rows_from_form(form, "indicators")}
-    if section == "partners":
-        return {"partner_roles": {str(m.organization_id): form.get(f"partner_roles-{m.organization_id}", "")
-                                  for m in app.consortium.members if m.role == "partner"}}  # fmt: skip
-    if section == "declarations":
-        return {"declarations": {key: bool(form.get(f"declarations-{key}")) for key in DECLARATIONS}}
-    return {}
-
-
 def _render_section(app, section, data, *, errors=None, conflict=None, status=200, version=None):
     howto, example = section_help(app.call, section, current_locale())
     saved = services.content(app)
@@ -149,7 +113,7 @@ def section(app_id: int, section: str):
     if request.method == "GET":
         return _render_section(app, section, {})
     validate_csrf(request.form.get("csrf_token"))
-    data = _section_data(section, request.form, app)
+    data = section_data(section, request.form, partner_ids(app.consortium))
     action = request.form.get("action", "save")
     rows = SECTION_ROWS.get(section)
     if rows and (action == "add_row" or action.startswith("remove_row-")):
@@ -174,8 +138,10 @@ def section(app_id: int, section: str):
     if autosave:
         return jsonify({"version": app.version, "saved_at": saved_at})
     flash(_("Saved at %(time)s.", time=saved_at), "success")
-    target = request.form.get("next") if request.form.get("next") in SECTIONS else section
-    return redirect(url_for("applications.section", app_id=app.id, section=target))
+    target = request.form.get("next")
+    if target == "check":
+        return redirect(url_for("applications.check", app_id=app.id))
+    return redirect(url_for("applications.section", app_id=app.id, section=target if target in SECTIONS else section))
 
 
 @bp.route("/applications/<int:app_id>/check", methods=["GET", "POST"])
@@ -252,6 +218,7 @@ def attachment(app_id: int, attachment_id: int):
         abort(404)
     response = send_file(uploads.absolute(item.path), mimetype=item.content_type, as_attachment=True,
                          download_name=item.filename)  # fmt: skip
+    response.headers["Content-Disposition"] = uploads.content_disposition(item.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -266,7 +233,7 @@ def access_log(app_id: int):
 
 def _pdf(data: bytes, filename: str) -> Response:
     return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename={filename}", "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": uploads.content_disposition(filename), "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store"})  # fmt: skip
 
 

@@ -47,7 +47,13 @@ def snapshot_of(award: Award) -> dict:
         "lead": _org(consortium.lead),
         "partners": [_org(m.organization) for m in consortium.members if m.role == "partner"],
         "tranches": [
-            {"n": t.n, "percent": t.percent, "amount": t.amount, "condition": t.condition, "due_on": t.due_on.isoformat()}
+            {
+                "n": t.n,
+                "percent": t.percent,
+                "amount": t.amount,
+                "condition": t.condition,
+                "due_on": t.due_on.isoformat(),
+            }
             for t in award.tranches
         ],
         "reports": [{"kind": r.kind, "due_on": r.due_on.isoformat()} for r in award.reports],

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
 
 from ..accounts.models import Role
 from ..calls import rules as call_rules
-from ..core import clock
+from ..core import clock, uploads
 from ..core.access import role_required
 from ..core.errors import ServiceError, ValidationFailed
 from ..core.export import table_response
@@ -196,9 +196,8 @@ def letter(award_id: int):
     if current is None:
         abort(404)
     data = issuing.letter_pdf(award, current, request.args.get("lang"))
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=letter-{award.agreement_number.replace('/', '-')}.pdf",
-        "X-Content-Type-Options": "nosniff"})  # fmt: skip
+    return uploads.download(data, name=f"letter-{award.agreement_number.replace('/', '-')}.pdf",
+                            content_type="application/pdf")  # fmt: skip
 
 
 @bp.route("/verify/<code>")
@@ -219,16 +218,9 @@ def verify(code: str):
 @bp.route("/awards/<int:award_id>/reports/<kind>/files/<int:file_id>")
 @login_required
 def report_file(award_id: int, kind: str, file_id: int):
-    from ..core.uploads import absolute
-
     award = rules.get_award_or_404(award_id, current_user)
     report = next((r for r in award.reports if r.kind == kind), None)
     item = next((f for f in report.files if f.id == file_id), None) if report else None
     if item is None:
         abort(404)
-    response = send_file(
-        absolute(item.path), mimetype=item.content_type, as_attachment=True, download_name=item.filename
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return uploads.send(item.path, name=item.filename, content_type=item.content_type)

@@ -34,7 +34,6 @@ DEFAULTS = {
 PRIORITY_COLUMNS = {"cap": "priority_cap", "basis": "priority_basis"}
 
 
-
 def plain_text(value, limit: int) -> str:
     return str(value or "").strip()[:limit]
 

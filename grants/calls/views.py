@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -73,10 +73,8 @@ def guideline(call_id: int):
     call = rules.get_call_or_404(call_id, current_user)
     if not call.guideline_path:
         abort(404)
-    response = send_file(uploads.absolute(call.guideline_path), mimetype=call.guideline_content_type,
-                         as_attachment=True, download_name=call.guideline_filename)  # fmt: skip
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.send(call.guideline_path, name=call.guideline_filename or "guideline",
+                        content_type=call.guideline_content_type, private=False)  # fmt: skip
 
 
 def _public_calls() -> list[Call]:
@@ -91,15 +89,13 @@ def feed():
 @bp.route("/calls/deadlines.ics")
 def deadlines():
     calls = [c for c in _public_calls() if rules.can_apply(current_user, c)]
-    return Response(feeds.ics(calls), mimetype="text/calendar",
-                    headers={"Content-Disposition": "attachment; filename=deadlines.ics"})  # fmt: skip
+    return uploads.download(feeds.ics(calls), name="deadlines.ics", content_type="text/calendar", private=False)
 
 
 @bp.route("/calls/<int:call_id>/deadline.ics")
 def deadline(call_id: int):
     call = rules.get_call_or_404(call_id, current_user)
-    return Response(feeds.ics([call]), mimetype="text/calendar",
-                    headers={"Content-Disposition": f"attachment; filename={call.code}.ics"})  # fmt: skip
+    return uploads.download(feeds.ics([call]), name=f"{call.code}.ics", content_type="text/calendar", private=False)
 
 
 # --- managers ------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import io
 
 from flask import Response, abort
 
+from .uploads import download
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -31,4 +33,4 @@ def table_response(name: str, header: list[str], rows: list[list], fmt: str) -> 
         data, mimetype = buffer.getvalue(), XLSX
     else:
         abort(404)
-    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}.{fmt}"})
+    return download(data, name=f"{name}.{fmt}", content_type=mimetype)

@@ -1,20 +1,27 @@
-"""Uploads checked by their content (never by name), size-limited, stored with SHA-256."""
+"""Uploads checked by their content (never by name), size-limited, stored with SHA-256.
+
+The file on disk (or in the bucket) is named by a random key; the name the person gave is kept,
+in any script («Устав ОФ Арал.pdf»), only for showing and for the download's
+Content-Disposition (RFC 6266: an ASCII `filename` for old clients, `filename*` in UTF-8)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
+import unicodedata
 import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
-from flask import current_app
+from flask import Response, current_app, send_file
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
-from werkzeug.utils import secure_filename
 
 from .errors import PayloadTooLarge, UnsupportedMediaType
+from .search import translit
 
 KINDS = {
     "pdf": ("application/pdf", ".pdf"),
@@ -77,14 +84,86 @@ def store(upload: FileStorage, *, allowed=DOCUMENT_KINDS, folder: str = "files")
             fields={"file": [_("The file's content is not an allowed type.")]},
         )
     content_type, extension = KINDS[kind]
-    base = secure_filename(upload.filename or "") or "file"
-    stem = base.rsplit(".", 1)[0] if "." in base else base
-    filename = f"{stem}{extension}"
+    filename = display_name(upload.filename, extension)
     relative = Path(folder) / f"{uuid.uuid4().hex}{extension}"
     target = Path(current_app.config["UPLOAD_DIR"]) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return StoredFile(str(relative), filename, len(data), hashlib.sha256(data).hexdigest(), content_type)
+
+
+# --- names --------------------------------------------------------------------------------
+
+NAME_LIMIT = 255  # the file name columns (core.db.StoredFile.filename and the like) are String(255)
+DEFAULT_STEM = "file"
+# Bidirectional controls could make "exe.pdf" look like "fdp.exe" (and reorder a page's text).
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_JOINERS = frozenset("\u200c\u200d")  # ZWNJ/ZWJ spell words in some scripts and emoji: kept
+_EXTENSION = re.compile(r"[A-Za-z][A-Za-z0-9]{0,4}")
+
+
+def _clean_characters(name: str) -> str:
+    out = []
+    for char in name:
+        category = unicodedata.category(char)
+        if category == "Cc":  # NUL, tab, newline, escape… become a space (then collapsed)
+            out.append(" ")
+        elif char in _BIDI or (category == "Cf" and char not in _JOINERS) or category in ("Cs", "Co", "Cn"):
+            continue
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def display_name(raw: str | None, extension: str, *, limit: int = NAME_LIMIT) -> str:
+    """The name a person gave a file, safe to store and show: no folders («../../x»,
+    "C:\\fakepath\\x"), no control or bidi characters, whitespace collapsed, at most `limit`
+    characters; its extension is the one of the content really sniffed, whatever the name said
+    («Жарғы (2026).pdf» stays so; "photo.pdf" with PNG content becomes "photo.png")."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = " ".join(_clean_characters(name).split())
+    stem, dot, suffix = name.rpartition(".")
+    if dot and _EXTENSION.fullmatch(suffix):
+        name = stem
+    # No leading dots (a hidden file, "..") nor trailing ones (Windows drops them).
+    name = name.strip(" .")[: max(limit - len(extension), 1)].rstrip(" .") or DEFAULT_STEM
+    return f"{name}{extension}"
+
+
+def ascii_name(name: str) -> str:
+    """An ASCII stand-in for clients that do not read `filename*`: «Устав ОФ Арал.pdf» →
+    "Ustav OF Aral.pdf" (transliterated, not "    .pdf")."""
+    latin = unicodedata.normalize("NFKD", translit(name)).encode("ascii", "ignore").decode("ascii")
+    latin = " ".join("".join(c if c.isprintable() and c not in '"\\' else " " for c in latin).split())
+    stem, dot, suffix = latin.rpartition(".")
+    if dot and not stem.strip(" ."):
+        latin = f"{DEFAULT_STEM}.{suffix}"
+    return latin.strip(" ") or DEFAULT_STEM
+
+
+def content_disposition(name: str, *, inline: bool = False) -> str:
+    """`attachment; filename="<ASCII>"; filename*=UTF-8''<percent-encoded>` (RFC 6266/8187)."""
+    encoded = quote(name, safe="!#$&+-.^_`|~")
+    return f"{'inline' if inline else 'attachment'}; filename=\"{ascii_name(name)}\"; filename*=UTF-8''{encoded}"
+
+
+def download(data: bytes, *, name: str, content_type: str, private: bool = True) -> Response:
+    """Bytes made on the fly (PDFs, calendars, exports) as a download named `name`."""
+    headers = {"Content-Disposition": content_disposition(name), "X-Content-Type-Options": "nosniff"}
+    if private:
+        headers["Cache-Control"] = "private, no-store"
+    return Response(data, mimetype=content_type, headers=headers)
+
+
+def send(path: str, *, name: str, content_type: str, private: bool = True) -> Response:
+    """A stored upload as a download under the name its owner gave it."""
+    response = send_file(absolute(path), mimetype=content_type, as_attachment=True, download_name=ascii_name(name))
+    response.headers["Content-Disposition"] = content_disposition(name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if private:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def absolute(path: str) -> Path:

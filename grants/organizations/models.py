@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..core.db import UTCDateTime, utcnow
+from ..core.search import search_key
 from ..extensions import db
 from .reference import LEGAL_FORMS, REGIONS
 
@@ -66,6 +67,9 @@ class Organization(db.Model):
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Name, place, description and the region's names, folded and in Latin (core.search);
+    # kept up to date by the before_flush listener below. Deferred: only searches read it.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="", deferred=True)
 
     memberships = relationship("Membership", back_populates="organization", lazy="raise")
     theme_rows: Mapped[list[OrganizationTheme]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -78,6 +82,32 @@ class Organization(db.Model):
     def needs_verification(self) -> bool:
         declared = (self.women_led, self.youth_led)
         return any(declared) and self.verified_at is None
+
+
+SEARCHED_FIELDS = ("name", "settlement_name", "description", "region")
+
+
+def organization_search_text(
+    *, name: str | None, settlement_name: str | None, description: str | None, region: str | None
+) -> str:
+    """The search column's value: what a partner search may find an organization by, with the
+    region in Kazakh, Russian and English («Алматы облысы», «Алматинская», "Almaty").
+    Also used by migration 0012 to fill the column for existing rows."""
+    region_names = REGIONS.get(region or "", {}).values()  # kk, ru, en
+    return search_key(name, settlement_name, description, *region_names)
+
+
+@event.listens_for(Session, "before_flush")
+def _refresh_search_text(session: Session, _context, _instances) -> None:
+    """Whoever writes an organization (services, demo, API), its search text follows."""
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Organization):
+            continue
+        state = inspect(obj)
+        if obj in session.new or any(state.attrs[field].history.has_changes() for field in SEARCHED_FIELDS):
+            obj.search_text = organization_search_text(
+                name=obj.name, settlement_name=obj.settlement_name, description=obj.description, region=obj.region
+            )
 
 
 class OrganizationTheme(db.Model):

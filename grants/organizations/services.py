@@ -11,7 +11,7 @@ from werkzeug.datastructures import FileStorage
 from .. import mail
 from ..accounts.services import check_email
 from ..audit.services import changes, record
-from ..core import uploads
+from ..core import search, uploads
 from ..core.db import lock, transactional, utcnow
 from ..core.errors import Conflict, ServiceError, ValidationFailed
 from ..core.urls import external_url
@@ -315,8 +315,10 @@ def members_of(org: Organization) -> list[tuple[str, str, str]]:
 
 
 def directory(*, query: str = "", region: str | None = None, theme: str | None = None, limit: int = 100):
-    """Organizations that opted in to a public profile, for partner search."""
-    from sqlalchemy import exists, or_
+    """Organizations that opted in to a public profile, for partner search: every word of the
+    query is found in the name, place, description or region (any case, Cyrillic or Latin:
+    «Арал», "aral", «жасыл», "zhasyl"), or the query is a BIN."""
+    from sqlalchemy import and_, exists, or_
 
     statement = db.select(Organization).where(Organization.public_profile.is_(True))
     if region:
@@ -326,7 +328,7 @@ def directory(*, query: str = "", region: str | None = None, theme: str | None =
             exists().where(OrganizationTheme.organization_id == Organization.id, OrganizationTheme.theme_code == theme)
         )
     text = (query or "").strip()
-    if text:
-        like = f"%{text.lower()}%"
-        statement = statement.where(or_(db.func.lower(Organization.name).like(like), Organization.bin == text))
+    conditions = search.matches(text, Organization.search_text)
+    if conditions:
+        statement = statement.where(or_(and_(*conditions), Organization.bin == "".join(text.split())))
     return list(db.session.execute(statement.order_by(Organization.name).limit(limit)).scalars())

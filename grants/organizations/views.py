@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -105,15 +105,9 @@ def evidence(org_id: int):
     org, _role = rules.get_organization_or_404(org_id, current_user)
     if not org.evidence_path:
         abort(404)
-    response = send_file(
-        uploads.absolute(org.evidence_path),
-        mimetype=org.evidence_content_type,
-        as_attachment=True,
-        download_name=org.evidence_filename,
+    return uploads.send(
+        org.evidence_path, name=org.evidence_filename or "evidence", content_type=org.evidence_content_type
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.route("/organizations/<int:org_id>/members", methods=["POST"])

@@ -68,7 +68,9 @@ def appeal(actor, app: Application, reason: str) -> Appeal:
                   created_by_id=actor.id, created_at=clock.now())  # fmt: skip
     db.session.add(item)
     db.session.flush()
-    record(actor, "appeal.filed", "appeal", item.id, after={"application": app.id, "decision_version": decision.version})
+    record(
+        actor, "appeal.filed", "appeal", item.id, after={"application": app.id, "decision_version": decision.version}
+    )
     return item
 
 

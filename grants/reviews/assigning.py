@@ -161,4 +161,3 @@ def seats_to_reassign(assignments: list[Assignment]) -> set[int]:
     held = {(a.application_id, a.seat) for a in assignments if a.status in lifecycle.ACTIVE}
     return {a.id for a in assignments
             if a.status == AssignmentStatus.CONFLICTED and (a.application_id, a.seat) not in held}  # fmt: skip
-

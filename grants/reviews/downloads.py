@@ -4,12 +4,13 @@ conflict of interest is found. Routes of the reviews blueprint."""
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template
+from flask import abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..accounts.models import Role
 from ..core.access import role_required
+from ..core.uploads import download
 from . import reviewing, rules
 from .views import _conflict_found, _log_reviewer, bp
 
@@ -37,9 +38,7 @@ def review_pdf(assignment_id: int):
     app = assignment.application
     data = stamp(application_pdf(app, current_locale(), blind=app.call.blind_review), _stamp_text(assignment))
     _log_reviewer(assignment, "pdf")
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=application-{app.call.code}-{app.number or 0:04d}.pdf",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})  # fmt: skip
+    return download(data, name=f"application-{app.call.code}-{app.number or 0:04d}.pdf", content_type="application/pdf")
 
 
 @bp.route("/reviews/<int:assignment_id>/attachments/<int:attachment_id>")
@@ -68,6 +67,4 @@ def review_attachment(assignment_id: int, attachment_id: int):
     _log_reviewer(assignment, "attachment")
     extension = item.filename.rsplit(".", 1)[-1] if "." in item.filename else "bin"
     name = f"attachment-{index}.{extension}" if app.call.blind_review else item.filename
-    return Response(data, mimetype=item.content_type, headers={
-        "Content-Disposition": f"attachment; filename={name}", "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store"})  # fmt: skip
+    return download(data, name=name, content_type=item.content_type)

@@ -3,6 +3,8 @@ manager reopening a submitted review, and the conflict re-check on every open, d
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from fractions import Fraction
 
 from flask_babel import gettext as _
@@ -13,11 +15,12 @@ from ..core import clock
 from ..core.db import transactional
 from ..core.errors import Conflict, Forbidden, ValidationFailed
 from ..extensions import db
-from . import lifecycle
+from . import lifecycle, scoring
 from .assigning import replace
 from .lifecycle import AssignmentStatus, lock
 from .models import Assignment, Review, ReviewerConflict
 from .pool import excluded
+from .ranking import rules_of
 
 
 def _own(reviewer, assignment: Assignment) -> None:
@@ -100,11 +103,38 @@ def declare(reviewer, assignment: Assignment, *, conflict: bool, reason: str = "
     assignment.conflict_reason = (reason or "").strip()[:2000]
     lead_id = assignment.application.consortium.lead_organization_id
     if db.session.get(ReviewerConflict, (reviewer.id, lead_id)) is None:
-        db.session.add(ReviewerConflict(user_id=reviewer.id, organization_id=lead_id, reason=assignment.conflict_reason))
+        db.session.add(
+            ReviewerConflict(user_id=reviewer.id, organization_id=lead_id, reason=assignment.conflict_reason)
+        )
     lifecycle.transition_assignment(assignment, "declare_conflict", reviewer, locked=True)
     db.session.flush()
     replace(assignment)
     return assignment
+
+
+# A score typed in the form: digits, then at most two decimals after a point or a comma ("7", "7.5",
+# "7,25"). Anything else ("1,234", "7.5.1", "1/2", "1e1") is refused rather than read as something
+# the reviewer did not mean. review.js accepts exactly the same texts.
+SCORE_TEXT = re.compile(r"([0-9]{1,6})(?:[.,]([0-9]{1,2}))?")
+
+
+def parse_score(value) -> Fraction:
+    """The exact value of a score as typed (text) or sent (a JSON number); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(value)
+    if isinstance(value, str):
+        match = SCORE_TEXT.fullmatch(value.strip())
+        if match is None:
+            raise ValueError(value)
+        whole, decimals = match.groups()
+        return Fraction(int(whole + (decimals or "")), 10 ** len(decimals or ""))
+    number = Fraction(str(value))  # a JSON number: its shortest decimal text, exactly
+    return number
+
+
+def stored_score(number: Fraction) -> int | float:
+    """How a score is kept in the review (JSON): a whole number as an integer, else a float."""
+    return int(number) if number.denominator == 1 else float(number)
 
 
 def clean_review(call: Call, scores: dict, comments: dict, *, complete: bool) -> tuple[dict, dict]:
@@ -115,20 +145,17 @@ def clean_review(call: Call, scores: dict, comments: dict, *, complete: bool) ->
         if key not in criteria:
             errors[f"scores.{key}"] = [_("Unknown criterion.")]
             continue
-        if value in (None, ""):
-            continue
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            errors[f"scores.{key}"] = [_("Please enter a number.")]
+        if value is None or (isinstance(value, str) and not value.strip()):
             continue
         try:
-            number = Fraction(str(value).replace(",", "."))
+            number = parse_score(value)
         except (ValueError, ZeroDivisionError, OverflowError):
-            errors[f"scores.{key}"] = [_("Please enter a number.")]
+            errors[f"scores.{key}"] = [_("Enter a number such as 7 or 7.5 (7,5 is read the same).")]
             continue
         if not 0 <= number <= criteria[key].max_score:
             errors[f"scores.{key}"] = [_("The score must be from 0 to %(max)d.", max=criteria[key].max_score)]
             continue
-        out_scores[key] = float(number) if number.denominator != 1 else int(number)
+        out_scores[key] = stored_score(number)
     if complete:
         for key in criteria:
             if key not in out_scores and f"scores.{key}" not in errors:
@@ -139,11 +166,57 @@ def clean_review(call: Call, scores: dict, comments: dict, *, complete: bool) ->
     return out_scores, out_comments
 
 
+@dataclass(frozen=True)
+class RunningTotal:
+    """The reviewer's weighted total so far: T over the criteria scored (the ranking's own formula,
+    `scoring.reviewer_total`), shown with the ranking's rounding (`scoring.shown`)."""
+
+    value: Fraction | None
+    scored: int
+    criteria: int
+
+    @property
+    def complete(self) -> bool:
+        return self.scored == self.criteria
+
+
+def running_total(call: Call, scores: dict) -> RunningTotal:
+    """From stored scores or from the form's texts; a score that is not valid (yet) is left out,
+    exactly as review.js leaves it out while the reviewer types."""
+    criteria = rules_of(call).criteria
+    given: dict[str, int | float] = {}
+    for criterion in criteria:
+        value = (scores or {}).get(criterion.key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        try:
+            number = parse_score(value)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if 0 <= number <= criterion.max_score:
+            given[criterion.key] = stored_score(number)
+    scored = tuple(c for c in criteria if c.key in given)
+    value = scoring.reviewer_total(given, scored) if scored else None
+    return RunningTotal(value, len(scored), len(criteria))
+
+
+def parse_conflict_answer(value) -> bool:
+    """The declaration's answer: "yes" (a conflict) or "no"; nothing chosen is refused, so that
+    no answer is ever taken for "no conflict"."""
+    if value == "yes":
+        return True
+    if value == "no":
+        return False
+    raise ValidationFailed(_("Choose whether you have a conflict of interest with these organizations."),
+                           fields={"conflict": [_("Choose one of the two answers.")]})  # fmt: skip
+
+
 @transactional
 def save_review(reviewer, assignment: Assignment, *, scores: dict, comments: dict, overall_comment: str,
-                submit: bool) -> Review | None:  # fmt: skip
+                submit: bool, check_complete: bool = False) -> Review | None:  # fmt: skip
     """Save the draft or submit it. None when a conflict was found on the way (the assignment is
-    then conflicted and nothing was saved)."""
+    then conflicted and nothing was saved). `check_complete` checks a draft as a submission would
+    be checked (every criterion scored) but keeps it a draft: the step before the confirmation."""
     _own(reviewer, assignment)
     lock(assignment)
     if assignment.status == AssignmentStatus.PENDING:
@@ -155,7 +228,9 @@ def save_review(reviewer, assignment: Assignment, *, scores: dict, comments: dic
         raise Conflict(_("The review is submitted and locked. A manager can reopen it."), code="review_locked")
     if recheck_conflict(reviewer, assignment, locked=True):
         return None
-    clean_scores, clean_comments = clean_review(assignment.application.call, scores, comments, complete=submit)
+    clean_scores, clean_comments = clean_review(
+        assignment.application.call, scores, comments, complete=submit or check_complete
+    )
     if review is None:
         review = Review(assignment_id=assignment.id)
         db.session.add(review)

@@ -125,9 +125,58 @@ def _conflict_found():
     return redirect(url_for("reviews.mine"))
 
 
+def _decimal_symbol() -> str:
+    from babel.numbers import get_decimal_symbol
+
+    from ..i18n import current_locale
+
+    return get_decimal_symbol(current_locale())
+
+
+def score_text(value) -> str:
+    """A stored score as the reviewer would type it in their language (7,5 in kk and ru)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    return str(value).replace(".", _decimal_symbol())
+
+
+def total_text(total: reviewing.RunningTotal) -> str:
+    """The running total with the ranking's rounding (scoring.shown), in the reader's notation."""
+    return "—" if total.value is None else scoring.shown(total.value).replace(".", _decimal_symbol())
+
+
+def _partners(app, blind: bool) -> list[tuple[str, str]]:
+    """(organization, role) of each partner; on a blind call the PDF's neutral labels ("Partner 1")."""
+    from ..applications.pdf import _blind_labels
+
+    members = sorted(app.consortium.members, key=lambda m: (m.role != "lead", m.id))
+    names = _blind_labels(members) if blind else {m.organization_id: m.organization.name for m in members}
+    roles = app.partner_roles or {}
+    return [(names[m.organization_id], roles.get(str(m.organization_id), "")) for m in members if m.role == "partner"]
+
+
+def _render_review(assignment, *, errors=None, form=None, status=200):
+    app = assignment.application
+    review = assignment.review
+    scores = {c.key: form.get(f"score-{c.key}", "") for c in app.call.criteria} if form else (
+        review.scores if review else {})  # fmt: skip
+    blind = app.call.blind_review
+    return render_template("reviews/review.html", assignment=assignment, app=app, content=applications.content(app),
+                           review=review, errors=errors or {}, form=form, categories=CATEGORIES, blind=blind,
+                           partners=_partners(app, blind), total=reviewing.running_total(app.call, scores),
+                           total_text=total_text, score_text=score_text,
+                           decimal=_decimal_symbol()), status  # fmt: skip
+
+
 @bp.route("/reviews/<int:assignment_id>", methods=["GET", "POST"])
 @role_required(Role.REVIEWER)
 def review(assignment_id: int):
+    """The application beside the rubric. "Save draft" keeps the scores (the running total is
+    computed on save); "Submit the review" locks it, and only with the confirmation ticked: without
+    it the scores are checked as for a submission, kept as a draft, and the reviewer is asked to
+    confirm."""
     assignment = rules.get_assignment_or_404(assignment_id, current_user)
     if not rules.can_open(assignment):
         abort(404)
@@ -137,30 +186,35 @@ def review(assignment_id: int):
         return _conflict_found()
     app = assignment.application
     if rules.can_declare(current_user, assignment):
-        return render_template("reviews/declare.html", assignment=assignment)
-    errors, status = {}, 200
+        return render_template("reviews/declare.html", assignment=assignment, errors={}, form=None)
     if request.method == "POST":
         keys = [c.key for c in app.call.criteria]
+        submitting = request.form.get("action") == "submit"
+        confirmed = request.form.get("confirm") == "y"
         try:
             saved = reviewing.save_review(current_user, assignment,
                                           scores={k: request.form.get(f"score-{k}", "") for k in keys},
                                           comments={k: request.form.get(f"comment-{k}", "") for k in keys},
                                           overall_comment=request.form.get("overall", ""),
-                                          submit=request.form.get("action") == "submit")  # fmt: skip
+                                          submit=submitting and confirmed,
+                                          check_complete=submitting)  # fmt: skip
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "error")
-            errors, status = error.fields, error.status
+            return _render_review(assignment, errors=error.fields, form=request.form, status=error.status)
+        if saved is None:
+            return _conflict_found()
+        if saved.submitted_at:
+            flash(_("Submitted. Thank you."), "success")
+        elif submitting:
+            flash(_("Your scores are saved as a draft. To submit, tick “I have checked my scores” and press "
+                    "“Submit the review” again."), "error")  # fmt: skip
+            return redirect(url_for("reviews.review", assignment_id=assignment.id, _anchor="submit"))
         else:
-            if saved is None:
-                return _conflict_found()
-            flash(_("Submitted. Thank you.") if saved.submitted_at else _("Saved."), "success")
-            return redirect(url_for("reviews.review", assignment_id=assignment.id))
-    else:
-        _log_reviewer(assignment, "view")
-    return render_template("reviews/review.html", assignment=assignment, app=app, content=applications.content(app),
-                           review=assignment.review, errors=errors, form=request.form if errors else None,
-                           categories=CATEGORIES, blind=app.call.blind_review), status  # fmt: skip
+            flash(_("Saved."), "success")
+        return redirect(url_for("reviews.review", assignment_id=assignment.id))
+    _log_reviewer(assignment, "view")
+    return _render_review(assignment)
 
 
 @bp.route("/reviews/<int:assignment_id>/declaration", methods=["POST"])
@@ -168,14 +222,15 @@ def review(assignment_id: int):
 def declaration(assignment_id: int):
     assignment = rules.get_assignment_or_404(assignment_id, current_user)
     validate_csrf(request.form.get("csrf_token"))
-    conflict = request.form.get("conflict") == "yes"
     try:
+        conflict = reviewing.parse_conflict_answer(request.form.get("conflict"))
         reviewing.declare(current_user, assignment, conflict=conflict, reason=request.form.get("reason", ""),
                           pledge=request.form.get("pledge") == "y")  # fmt: skip
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return render_template("reviews/declare.html", assignment=assignment), error.status
+        return render_template("reviews/declare.html", assignment=assignment, errors=error.fields,
+                               form=request.form), error.status  # fmt: skip
     if conflict:
         flash(_("Thank you. The application has been returned for reassignment."), "success")
         return redirect(url_for("reviews.mine"))

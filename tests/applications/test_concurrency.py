@@ -9,7 +9,7 @@ Why bullets answered here:
 
 import pytest
 from conftest import read_outbox
-from parallel import api_token, fire
+from parallel import api_token, browser_session, fire
 
 from grants.applications import services
 from grants.applications.models import Application, Attachment, Submission
@@ -101,29 +101,6 @@ def test_twenty_five_uploads_at_once_never_pass_the_cap_of_twenty(app, world, li
     assert count(Attachment, application_id=world.app.id) == services.MAX_ATTACHMENTS
 
 
-def _browser_session(base: str, email: str, path: str) -> tuple[str, str]:
-    """Log in over HTTP like a browser: (Cookie header, CSRF token of the page at `path`)."""
-    import http.cookiejar
-    import re
-    import urllib.parse
-    import urllib.request
-
-    from conftest import PASSWORD
-
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-
-    def token_of(url: str) -> str:
-        html = opener.open(base + url).read().decode()
-        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', html)
-        return match.group(1) or match.group(2)
-
-    form = urllib.parse.urlencode({"csrf_token": token_of("/login"), "email": email, "password": PASSWORD}).encode()
-    opener.open(base + "/login", data=form)
-    csrf = token_of(path)
-    return "; ".join(f"{c.name}={c.value}" for c in jar), csrf
-
-
 def test_two_browser_tabs_autosaving_the_same_version_one_saves_the_other_is_told(app, ready, live_server):
     """The page's autosave (X-Autosave) path, as the two tabs of the report did it."""
     import urllib.parse
@@ -131,7 +108,7 @@ def test_two_browser_tabs_autosaving_the_same_version_one_saves_the_other_is_tol
     world = ready
     base = live_server(app)
     path = f"/applications/{world.app.id}/edit/summary"
-    cookie, csrf = _browser_session(base, "lead@example.kz", path)
+    cookie, csrf = browser_session(base, "lead@example.kz", path)
     version = world.app.version
 
     def tab(i: int) -> bytes:

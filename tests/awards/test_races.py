@@ -49,9 +49,13 @@ def test_six_concurrent_payments_of_one_tranche_record_one(race, app):
     assert tranche.status == "paid" and tranche.paid_on.isoformat() == winner
     payments = db.session.execute(db.select(TranchePayment).filter_by(tranche_id=tranche.id)).scalars().all()
     assert [(p.kind, p.paid_on.isoformat()) for p in payments] == [("payment", winner)]
-    events = db.session.execute(
-        db.select(AuditEvent).filter_by(action="tranche.pay", object_type="tranche", object_id=tranche.id)
-    ).scalars().all()
+    events = (
+        db.session.execute(
+            db.select(AuditEvent).filter_by(action="tranche.pay", object_type="tranche", object_id=tranche.id)
+        )
+        .scalars()
+        .all()
+    )
     assert len(events) == 1
 
 
@@ -76,7 +80,9 @@ def test_two_tabs_autosaving_a_report_on_one_version_one_wins_one_is_told(race, 
         urlencode({"csrf_token": csrf, "action": "save", "kind": "interim", "version": "1", "narrative": text}).encode()
         for text in ("tab one", "tab two")
     ]
-    results = fire(base, [("POST", f"/awards/{award.id}", None, f) for f in forms], headers=headers | {"X-Autosave": "1"})
+    results = fire(
+        base, [("POST", f"/awards/{award.id}", None, f) for f in forms], headers=headers | {"X-Autosave": "1"}
+    )
     assert sorted(r.status for r in results) == [200, 409], [(r.status, r.body) for r in results]
     winner = ("tab one", "tab two")[next(i for i, r in enumerate(results) if r.status == 200)]
     db.session.expire_all()

@@ -39,6 +39,7 @@ def test_reviewer_scores_and_the_applicant_reads_the_breakdown(browser, stage, a
     page.fill("#comment-relevance", "Мәселе нақты сипатталған.")
     page.click("button[value=save]")
     expect(page.locator(".flash.success")).to_have_count(1)
+    page.check("#confirm-submit")
     page.click("button[value=submit]")
     expect(page.locator("#score-relevance")).to_have_attribute("readonly", "")
     reviewer_ctx.close()

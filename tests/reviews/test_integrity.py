@@ -63,7 +63,8 @@ def test_apply_selection_is_refused_while_eligible_applications_lack_reviews(sta
         {"application_id": stage.apps[0].id, "reason": "Два эксперта отказались, третья оценка убедительна"}]},
         headers=manager)  # fmt: skip
     assert partly.status_code == 409 and sorted(partly.json["error"]["application_ids"]) == sorted(
-        a.id for a in stage.apps[1:])
+        a.id for a in stage.apps[1:]
+    )
     confirmed = client.post(url, json={"apply_selection": True, "confirm_missing": [
         {"application_id": a.id, "reason": "Решение комиссии от 2 апреля"} for a in stage.apps]}, headers=manager)  # fmt: skip
     assert confirmed.status_code == 200 and len(confirmed.json["items"]) == 3
@@ -165,7 +166,11 @@ def test_four_concurrent_decisions_leave_one_consistent_decision(stage, app, liv
     winner = bodies[next(i for i, r in enumerate(results) if r.status == 200)]["decisions"][0]
     db.session.expire_all()
     decision = db.session.execute(db.select(Decision).filter_by(application_id=target)).scalar_one()
-    assert (decision.outcome, decision.justification, decision.version) == (winner["outcome"], winner["justification"], 1)
+    assert (decision.outcome, decision.justification, decision.version) == (
+        winner["outcome"],
+        winner["justification"],
+        1,
+    )
     [event] = db.session.execute(db.select(AuditEvent).filter_by(action="decision.made")).scalars().all()
     assert (event.after["outcome"], event.after["justification"]) == (winner["outcome"], winner["justification"])
     expected = {"award": "awarded", "reserve": "reserve", "reject": "rejected"}[winner["outcome"]]
@@ -219,7 +224,9 @@ def test_two_managers_awarding_at_once_do_not_exceed_the_cap(stage, app, live_se
     assert sorted(r.status for r in results) == [200, 409]
     assert [r.code for r in results if r.status == 409] == ["cap_exceeded"]
     db.session.expire_all()
-    awards = db.session.execute(db.select(db.func.count()).select_from(Decision).filter_by(outcome="award")).scalar_one()
+    awards = db.session.execute(
+        db.select(db.func.count()).select_from(Decision).filter_by(outcome="award")
+    ).scalar_one()
     assert awards == 2
 
 

@@ -1,0 +1,1 @@
+"""The signed-in person's home page: what waits for them, by role."""
