@@ -372,7 +372,7 @@ def run_scenario(phone: Phone, base: str, args) -> dict:
         continuing = None if args.no_continue or following is None else visible(page, CONTINUE)
         button = continuing.first if continuing is not None and continuing.count() else None
         for _attempt in range(3):
-            target = button or visible(page, "button[name=action][value=save]").first
+            target = button or visible(page, ".savebar button[value=save]").first
             step = act(f"{section}: {'save and continue' if button else 'save'}", target.click)
             failed_if_refused(step)
             if 409 not in step["statuses"][-1:]:

@@ -84,4 +84,5 @@ def from_environment(instance_path: Path) -> dict:
         "SMS_URL": env("GRANTS_SMS_URL") or None,
         "SMS_TOKEN": env("GRANTS_SMS_TOKEN") or None,
         "SMS_SENDER": env("GRANTS_SMS_SENDER") or "Grants",
+        "SMS_DAILY_LIMIT": int(env("GRANTS_SMS_DAILY_LIMIT") or 500),  # verification SMS, site-wide, per 24 hours
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, g, request, session
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db, login_manager
@@ -78,9 +78,12 @@ def _headers(response: Response) -> Response:
     if response.mimetype == "text/html":
         if "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store" if session.get("sid") else "no-cache"
-        # The service worker keeps signed-in pages for use without a connection and drops them
-        # when a page answers signed out (after logging out, or when the session ended).
-        headers["X-Signed-In"] = "1" if session.get("sid") else "0"
+        # The service worker keeps some pages for use without a connection (offline.py) and drops
+        # them all when a page answers for nobody (logged out, session ended or revoked) or for
+        # another person than the one they were kept for.
+        user = g.get("_login_user")  # as the page saw it (not loaded again after an error)
+        if user is not None:
+            headers["X-Signed-In"] = str(user.id) if user.is_authenticated else "0"
     return response
 
 

@@ -196,7 +196,7 @@ def pages_by_login(i: dict) -> list[tuple[str | None, list[str]]]:
                  "/directory?q=Шығыс", "/consortia", "/consortia/new", f"/consortia/{i['consortium']}",
                  "/applications", f"/applications/{i['draft']}", f"/applications/{i['submitted']}",
                  f"/applications/{i['submitted']}/access-log", f"/applications/{i['draft']}/check",
-                 f"/calls/{i['open']}/apply"]
+                 f"/calls/{i['open']}/apply", f"/calls/{i['open']}/offline-draft", "/offline"]
                 + [f"/applications/{i['draft']}/edit/{s}" for s in SECTIONS]),
         ("lead1@demo.kz", ["/home", "/awards", f"/awards/{i['award_active']}", f"/applications/{i['lead1_app']}",
                            f"/applications/{i['lead1_app']}/result"]),

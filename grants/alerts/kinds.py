@@ -174,8 +174,10 @@ register(AlertKind("draft_deadline", open_calls, _draft_owners, _render_draft_ow
 # --- partners who have not confirmed -------------------------------------------------------
 
 
-def _waiting_partners_query(call_id: int):
-    return (
+def _waiting_partners_query(call_id: int, email: str | None = None):
+    """(email, locale, consortium id) of partners who have not confirmed, in the call's
+    unsubmitted applications; of the one person `email` when given (a notification's recipient)."""
+    query = (
         select(User.email, User.locale, ConsortiumMember.consortium_id)
         .join(Membership, Membership.user_id == User.id)
         .join(ConsortiumMember, ConsortiumMember.organization_id == Membership.organization_id)
@@ -184,6 +186,7 @@ def _waiting_partners_query(call_id: int):
                ConsortiumMember.confirmed_at.is_(None), ConsortiumMember.declined_at.is_(None),
                User.disabled_at.is_(None))
     )  # fmt: skip
+    return query if email is None else query.where(User.email == email)
 
 
 def _partners(obj: DueObject, prefix: str) -> dict[str, str]:
@@ -195,8 +198,7 @@ def _render_partner(note: Notification) -> dict | None:
     call = _call_for(note)
     if call is None:
         return None
-    consortium_ids = {cid for email, _l, cid in db.session.execute(_waiting_partners_query(call.id)).all()
-                      if email == note.recipient}  # fmt: skip
+    consortium_ids = {cid for _e, _l, cid in db.session.execute(_waiting_partners_query(call.id, note.recipient))}
     if not consortium_ids:
         return None  # confirmed or declined meanwhile
     consortia = db.session.execute(select(Consortium).where(Consortium.id.in_(consortium_ids))).scalars().all()
@@ -209,8 +211,8 @@ def _short_partner(note: Notification) -> dict | None:
     call = _call_for(note)
     if call is None:
         return None
-    consortium_ids = sorted({cid for email, _l, cid in db.session.execute(_waiting_partners_query(call.id)).all()
-                             if email == note.recipient})  # fmt: skip
+    query = _waiting_partners_query(call.id, note.recipient)
+    consortium_ids = sorted({cid for _e, _l, cid in db.session.execute(query)})
     if not consortium_ids:
         return None
     with force_locale(note.language):

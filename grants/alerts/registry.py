@@ -69,24 +69,32 @@ def most_urgent(obj: DueObject, now: datetime) -> tuple[int | None, list[int]]:
     return passed[0], passed[1:]
 
 
-def _insert(rows: list[dict]) -> list[int]:
-    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, as one executemany (batched by the
-    driver), so only rows this caller really inserted come back."""
+def _insert(rows: list[dict]) -> list[tuple[int, str]]:
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, channel, as one executemany (batched by
+    the driver), so only rows this caller really inserted come back."""
     dialect = db.session.get_bind().dialect.name
     table = Notification.__table__
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    statement = statement.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+    statement = statement.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id, table.c.channel)
     result = db.session.connection().execute(statement, rows)
-    return [row[0] for row in result]
+    return [(row[0], row[1]) for row in result]
 
 
 def claim(kind: str, *, object_type: str, object_id: int, offset_days: int, due_at,
           recipients: dict[str, str], now: datetime, status: Status = Status.CLAIMED) -> list[int]:  # fmt: skip
-    """Insert one row per recipient and channel unless its key exists; return the ids this call
-    claimed. Every recipient gets the email row (the claim that `unclaimed_prefix_filter` sees);
+    """The ids of `claim_rows`."""
+    return [note_id for note_id, _channel in claim_rows(kind, object_type=object_type, object_id=object_id,
+                                                        offset_days=offset_days, due_at=due_at,
+                                                        recipients=recipients, now=now, status=status)]  # fmt: skip
+
+
+def claim_rows(kind: str, *, object_type: str, object_id: int, offset_days: int, due_at,
+               recipients: dict[str, str], now: datetime, status: Status = Status.CLAIMED) -> list[tuple[int, str]]:  # fmt: skip
+    """Insert one row per recipient and channel unless its key exists; return (id, channel) of
+    the rows this call claimed. Every recipient gets the email row (the claim that `unclaimed_prefix_filter` sees);
     a person who turned email off for this kind gets it born `skipped`. People who chose Telegram
     or SMS for the kind (with the chat linked, the phone verified) get a row per channel too; their
-    choices are read in one query for all recipients. A row is born `claimed` (or `skipped`, for
+    choices are read in a few queries (one per thousand recipients). A row is born `claimed` (or `skipped`, for
     an alert missed during an outage); from then on only the notification lifecycle moves it."""
     from ..channels.services import delivery_channels
 
@@ -116,8 +124,8 @@ def claim(kind: str, *, object_type: str, object_id: int, offset_days: int, due_
 
 @dataclass
 class ScanResult:
-    claimed: list[int] = field(default_factory=list)
-    skipped: int = 0
+    claimed: list[int] = field(default_factory=list)  # every row to send, on every channel
+    skipped: int = 0  # older alerts missed during an outage, one per person and alert (their email rows)
     lines: list[str] = field(default_factory=list)
 
 
@@ -141,9 +149,10 @@ def scan(now: datetime, *, dry_run: bool = False) -> ScanResult:
             result.claimed += claim(kind.name, object_type=obj.object_type, object_id=obj.object_id,
                                     offset_days=urgent, due_at=obj.due_at, recipients=recipients, now=now)  # fmt: skip
             for offset in older:  # missed during an outage: recorded as skipped, never sent late
-                result.skipped += len(claim(kind.name, object_type=obj.object_type, object_id=obj.object_id,
-                                            offset_days=offset, due_at=obj.due_at, recipients=recipients, now=now,
-                                            status=Status.SKIPPED))  # fmt: skip
+                rows = claim_rows(kind.name, object_type=obj.object_type, object_id=obj.object_id, offset_days=offset,
+                                  due_at=obj.due_at, recipients=recipients, now=now, status=Status.SKIPPED)  # fmt: skip
+                # counted once per person and alert (the email row), not again for its Telegram, SMS rows
+                result.skipped += sum(1 for _id, channel in rows if channel == "email")
     return result
 
 

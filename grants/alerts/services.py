@@ -140,7 +140,8 @@ def send(note_id: int) -> str:
     holds), and must say `sent` as soon as it was accepted, so that no later failure undoes it.
     Temporary failures (SMTP 4xx, Telegram 429 with retry_after or 5xx, gateway 429/5xx, network)
     retry with backoff until MAX_ATTEMPTS, then `failed`; a refusal that will not change is final:
-    `bounced` (SMTP 5xx for the address, a bot blocked by the person) or `failed` (any other 4xx)."""
+    `bounced` (SMTP 5xx for the address, a bot blocked by the person — the chat is then unlinked)
+    or `failed` (any other 4xx)."""
     query = select(Notification).where(Notification.id == note_id)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -177,6 +178,10 @@ def send(note_id: int) -> str:
         db.session.commit()
         raise RetryLater(countdown, text)
     lifecycle.transition(note, "bounced" if outcome == "bounced" else "failed", error=text)
+    if outcome == "bounced" and note.channel == "telegram" and note.address:
+        from ..channels.services import chat_blocked
+
+        chat_blocked(int(note.address))  # no later alert is attempted there; the person's page says why
     db.session.commit()
     return note.status
 

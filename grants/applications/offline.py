@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf, validate_csrf
@@ -22,6 +22,21 @@ from .formdata import FORM_SECTIONS, whole_form
 from .sections import CATEGORIES, DECLARATIONS
 
 bp = Blueprint("offline", __name__)
+# Pages the service worker may keep on a device for use without a connection: what an applicant
+# needs to write (never a manager's or reviewer's view of someone else's application).
+KEPT_PAGES = {"calls.index", "calls.show", "applications.apply", "applications.mine", "applications.section",
+              "applications.check", "offline.draft", "offline.offline", "home.home"}  # fmt: skip
+
+
+@bp.after_app_request
+def _mark_kept(response):
+    if (
+        response.status_code == 200
+        and response.mimetype == "text/html"
+        and (request.endpoint in KEPT_PAGES or g.get("offline_keep"))
+    ):
+        response.headers["X-Offline-Keep"] = "1"
+    return response
 
 
 @bp.route("/sw.js")
@@ -86,7 +101,9 @@ def draft(call_id: int):
 
             message = _("Choose a consortium that your organization leads.")
             raise ValidationFailed(message, fields={"consortium_id": [message]})
-        app = services.start_offline(current_user, call, consortium, data, request.form.get("offline_key", ""))
+        version = request.form.get("version", "")
+        app = services.start_offline(current_user, call, consortium, data, request.form.get("offline_key", ""),
+                                     version=int(version) if version.isdigit() and len(version) < 10 else None)  # fmt: skip
     except ServiceError as error:
         db.session.rollback()
         if as_json:

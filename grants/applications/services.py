@@ -49,28 +49,37 @@ def create(actor, call: Call, consortium: Consortium, data: dict | None = None) 
     db.session.flush()
     if data:
         _apply(app, _clean(app, data))
+        app.section_versions = dict.fromkeys(_sections(data), app.version)
     record(actor, "application.created", "application", app.id, after={"call": call.id, "consortium": consortium.id})
     return app
 
 
 OFFLINE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+FIRST_SENDING = 2  # the version a draft sent from a device has after its first sending
 
 
 @transactional
-def start_offline(actor, call: Call, consortium: Consortium, data: dict, key: str) -> Application:
+def start_offline(actor, call: Call, consortium: Consortium, data: dict, key: str, version=None) -> Application:
     """A draft written on a device without a connection, sent when it returned: created and
     filled in one step (all or nothing). `key` is the device's own id for that draft: sent again
-    after a lost answer, it finds the draft already made and saves on top of it, so a dropped
-    connection never makes two drafts (two sendings at once: the unique key lets one through)."""
+    (after a lost answer, or with more text), it finds the draft already made and saves on top
+    of it like any save: from `version`, the version the device's last sending returned, or
+    the one its first sending made when the answer was lost. So a dropped connection never makes
+    two drafts (two sendings at once: the unique key lets one through), and a device's older text
+    never overwrites what was changed on the server since (that is a conflict, both texts shown)."""
+    from .rules import access, can_edit
+
     if not isinstance(key, str) or not OFFLINE_KEY.fullmatch(key):
         raise ValidationFailed(_("This draft has no valid device key; reload the page."), code="invalid_key")
     existing = db.session.execute(select(Application).where(Application.offline_key == key)).scalar_one_or_none()
     if existing is not None:
-        if existing.created_by_id != actor.id or existing.call_id != call.id:
+        found = access(actor, existing)
+        if existing.created_by_id != actor.id or existing.call_id != call.id or found is None:
             raise Conflict(_("This draft has no valid device key; reload the page."), code="invalid_key")
-        lock(existing)
-        mine = existing.updated_by_id == actor.id
-        return save(actor, existing, data, version=existing.version if mine else 2)
+        if existing.consortium_id != consortium.id or not can_edit(found, existing):
+            raise Conflict(_("This draft is already on the server and can no longer be changed from this form. "
+                             "Open it from “My applications”."), code="not_editable")  # fmt: skip
+        return save(actor, existing, data, version=version or FIRST_SENDING)
     app = create(actor, call, consortium)
     app.offline_key = key
     db.session.flush()  # written before save() locks (and so refreshes) the row
@@ -291,7 +300,7 @@ def save(actor, app: Application, data: dict, *, version) -> Application:
     sections being saved changed after that version (another tab or person saved it) and the
     text differs, nothing is written and the conflict carries both texts. A save of other
     sections, or of exactly the text already saved (the writer's own autosave got there first),
-    is not a conflict. The row lock is taken before the versions are compared, so two tabs
+    is not a conflict; a section nobody has saved yet has not changed. The row lock is taken before the versions are compared, so two tabs
     saving at once cannot both pass the check: the second waits, then sees the first's change."""
     lock(app)
     if not lifecycle.is_editable(app):
@@ -303,7 +312,7 @@ def save(actor, app: Application, data: dict, *, version) -> Application:
     changed_since = (
         based_on is None
         or based_on > app.version
-        or any((app.section_versions or {}).get(section, app.version) > based_on for section in _sections(data))
+        or any((app.section_versions or {}).get(section, 0) > based_on for section in _sections(data))
     )
     if based_on != app.version and changed_since:
         try:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
@@ -84,6 +84,7 @@ def show(app_id: int):
     if refusal:
         return refusal
     problems = services.problems(app) if found.member else []
+    g.offline_keep = found.member  # the consortium's own view may be kept on its device (offline.py)
     by_section = {s: [m for sec, m in problems if sec == s] for s in SECTIONS}
     return render_template(
         "applications/show.html", app=app, found=found, by_section=by_section, problems=problems,

@@ -56,6 +56,7 @@ class PhoneCode(db.Model):
     __table_args__ = (
         Index("ix_phone_code_user_created", "user_id", "created_at"),
         Index("ix_phone_code_phone_created", "phone", "created_at"),
+        Index("ix_phone_code_created", "created_at"),  # the site's daily count
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +67,27 @@ class PhoneCode(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TelegramUpdate(db.Model):
+    """A Telegram update already handled (its id): Telegram delivers again what it thinks was not
+    answered, and a replay must do nothing. Kept for two days."""
+
+    __tablename__ = "telegram_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class TelegramBlocked(db.Model):
+    """The person blocked the bot (Telegram answered 403): the chat was unlinked, and the channels
+    page says why until Telegram is linked again."""
+
+    __tablename__ = "telegram_blocked"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    blocked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ChannelChoice(db.Model):

@@ -69,15 +69,31 @@ def fit(text: str, max_parts: int = MAX_ALERT_PARTS) -> str:
     return cut.rstrip(" ,.:;—-") + "…"
 
 
+# Kazakhstan's mobile codes (+7 7XX): Beeline, Kcell/Activ, Tele2/Altel and the others. Other
+# 7XX codes are landlines (+7 7172 Astana, +7 727 Almaty, …), which no SMS reaches.
+MOBILE_CODES = frozenset(
+    [f"70{d}" for d in range(9)]
+    + ["747", "750", "751"]
+    + [f"76{d}" for d in range(5)]
+    + ["771", "775", "776", "777", "778"]
+)
+
+
 def normalize_phone(value: str) -> str | None:
-    """A Kazakhstan mobile number in E.164 (+77XXXXXXXXX), from the ways people write it
-    (+7 701 234 56 78, 8 (701) 234-56-78, 87012345678, 7012345678); None if it is not one."""
+    """A Kazakhstan number in E.164 (+77XXXXXXXXX), from the ways people write it (+7 701 234 56 78,
+    8 (701) 234-56-78, 87012345678, 7012345678); None if it is not a Kazakhstan number. Whether it
+    is a mobile one is `is_mobile`."""
     digits = "".join(ch for ch in str(value or "") if ch.isdigit())
     if len(digits) == 11 and digits[0] in "78":
         digits = digits[1:]
     if len(digits) != 10 or digits[0] != "7" or set(str(value)) - set("+0123456789 ()-."):
         return None
     return "+7" + digits
+
+
+def is_mobile(phone: str) -> bool:
+    """A normalised Kazakhstan number (+77…) of a mobile operator: only these receive SMS."""
+    return len(phone) == 12 and phone.startswith("+7") and phone[2:5] in MOBILE_CODES
 
 
 def mask(phone: str) -> str:

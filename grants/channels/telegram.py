@@ -7,6 +7,9 @@ the person blocked the bot or deleted their account; other 4xx (400 "chat not fo
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import urllib.error
 import urllib.request
@@ -31,6 +34,15 @@ class TelegramError(Exception):
 def configured() -> bool:
     config = current_app.config
     return bool(config.get("TELEGRAM_BOT_TOKEN") and config.get("TELEGRAM_BOT_USERNAME"))
+
+
+def header_token(secret: str) -> str:
+    """The token Telegram sends back in X-Telegram-Bot-Api-Secret-Token, derived from the webhook
+    secret (HMAC-SHA256, base64url: 43 characters of A-Za-z0-9_-). It differs from the secret in
+    the webhook's path, so whoever reads the path (an access or proxy log) still cannot forge an
+    update: the webhook requires both."""
+    digest = hmac.new(secret.encode(), b"telegram-header-token", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def deep_link(code: str) -> str:
@@ -72,7 +84,8 @@ def send_message(chat_id: int, text: str) -> dict:
 
 
 def set_webhook(url: str, secret: str) -> dict:
-    return call("setWebhook", {"url": url, "secret_token": secret, "allowed_updates": ["message"],
+    """Point the bot at `url`; Telegram will send `header_token(secret)` with every update."""
+    return call("setWebhook", {"url": url, "secret_token": header_token(secret), "allowed_updates": ["message"],
                                "drop_pending_updates": False})  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from ..core.db import on_commit
 from ..core.errors import ServiceError
 from ..core.forms import apply_errors
 from ..extensions import csrf, db, limiter
@@ -43,11 +44,18 @@ def kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind) or KINDS[kind].description or kind)
 
 
+def _per_person() -> str:
+    """Rate limits of these pages count per signed-in person, not per IP address: many people
+    share one address (a university, a mobile operator's NAT), and one person may change theirs."""
+    return f"user:{current_user.get_id()}"
+
+
 def _page(status: int = 200, *, code: str | None = None, phone_form=None, code_form=None, choice_errors=None):
     user = current_user._get_current_object()
     link, number, pending = services.telegram_link(user), services.phone_number(user), services.pending_phone(user)
+    blocked = services.telegram_blocked(user) if link is None else None
     return render_template(
-        "channels/channels.html", link=link, number=number, pending=pending, code=code,
+        "channels/channels.html", link=link, number=number, pending=pending, code=code, blocked=blocked,
         deep_link=telegram.deep_link(code) if code else None, code_minutes=services.TELEGRAM_CODE_LIFETIME.seconds // 60,
         telegram_on=telegram.configured(), sms_on=sms.configured(), choices=services.choices(user),
         channels=CHANNELS, channel_labels=CHANNEL_LABELS, kind_label=kind_label, mask=sms.mask,
@@ -73,7 +81,7 @@ def channels():
 
 @bp.route("/account/channels/telegram", methods=["POST"])
 @login_required
-@limiter.limit("20 per hour")
+@limiter.limit("20 per hour", key_func=_per_person)
 def telegram_code():
     """A new one-time code and deep link, shown once on the page (a reload asks for another)."""
     if not ActionForm().validate_on_submit():
@@ -97,22 +105,31 @@ def telegram_unlink():
 
 @bp.route("/account/channels/phone", methods=["POST"])
 @login_required
-@limiter.limit("10 per hour")
+@limiter.limit("10 per hour", key_func=_per_person)
 def phone():
+    """The code is sent once this request's transaction commits (no lock is held meanwhile); the
+    page the person is sent to says whether the gateway took it."""
     form = PhoneForm()
     if not form.validate_on_submit():
         return _page(422, phone_form=form)
     try:
-        number = services.request_phone_code(current_user._get_current_object(), form.phone.data)
+        sending = services.request_phone_code(current_user._get_current_object(), form.phone.data)
     except ServiceError as error:
         return _refused(error, form, phone_form=form)
-    flash(_("We sent a code to %(phone)s.", phone=sms.mask(number)), "success")
+
+    def tell() -> None:  # after the commit and the gateway's answer; the session cookie is saved later
+        if sending.sent:
+            flash(_("We sent a code to %(phone)s.", phone=sms.mask(sending.phone)), "success")
+        else:
+            flash(_("The SMS could not be sent. Please try again later."), "error")
+
+    on_commit(tell)
     return redirect(url_for("channels.channels") + "#phone")
 
 
 @bp.route("/account/channels/phone/verify", methods=["POST"])
 @login_required
-@limiter.limit("30 per hour")
+@limiter.limit("30 per hour", key_func=_per_person)
 def phone_verify():
     form = PhoneCodeForm()
     if not form.validate_on_submit():
@@ -154,17 +171,20 @@ def choices():
 
 @bp.route("/telegram/webhook/<secret>", methods=["POST"])
 @csrf.exempt
-@limiter.limit("600 per minute")
+@limiter.exempt
 def webhook(secret: str):
-    """Telegram's updates. The path's secret and the X-Telegram-Bot-Api-Secret-Token header (set
-    by `flask telegram set-webhook`) must both match GRANTS_TELEGRAM_WEBHOOK_SECRET; otherwise
-    404, as if there were no such page. Every accepted update answers 200 (else Telegram repeats
-    it), with the bot's reply in the answer's body."""
+    """Telegram's updates. The path must hold GRANTS_TELEGRAM_WEBHOOK_SECRET (else 404, as if there
+    were no such page) and the X-Telegram-Bot-Api-Secret-Token header the token derived from it
+    (`telegram.header_token`, given to Telegram by `flask telegram set-webhook`; else 403): the
+    path alone, as an access log shows it, forges nothing. Every accepted update answers 200
+    (else Telegram repeats it), with the bot's reply in the answer's body. No limit per IP
+    address (every update comes from Telegram's few addresses): each chat is limited instead, in
+    `services.handle_update`."""
     expected = current_app.config.get("TELEGRAM_WEBHOOK_SECRET") or ""
     if not expected or not telegram.configured() or not hmac.compare_digest(secret.encode(), expected.encode()):
         abort(404)
     header = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-    if not hmac.compare_digest(header.encode(), expected.encode()):
+    if not hmac.compare_digest(header.encode(), telegram.header_token(expected).encode()):
         abort(403)
     update = request.get_json(silent=True)
     reply = services.handle_update(update) if isinstance(update, dict) else None
@@ -174,8 +194,9 @@ def webhook(secret: str):
 
 @bp.cli.command("set-webhook")
 def set_webhook_command():
-    """Point the bot's webhook at GRANTS_BASE_URL/telegram/webhook/<secret>, with the secret token
-    Telegram sends back in every update's header (run once after deploying, or after a change)."""
+    """Point the bot's webhook at GRANTS_BASE_URL/telegram/webhook/<secret>, with the header token
+    derived from the secret that Telegram sends back with every update (run once after deploying,
+    or after a change of the secret)."""
     import click
 
     config = current_app.config

@@ -8,12 +8,14 @@
   "use strict";
   var G = window.Grants;
   var form = document.getElementById("section-form") || document.getElementById("offline-form");
-  if (!G || !form || !window.FormData) return;
+  /* old browsers (no FormData iteration, NodeList.forEach, closest): the form posts as without JS */
+  if (!G || !form || !window.FormData || !FormData.prototype.forEach || !window.NodeList ||
+      !NodeList.prototype.forEach || !Element.prototype.closest) return;
   var draft = form.id === "offline-form";
   var url = form.getAttribute("data-autosave") || form.getAttribute("action");
   var key = "grants:" + form.getAttribute("data-key");
   var status = document.getElementById("save-status");
-  var timer = null, retry = null, queue = Promise.resolve(), dirty = false;
+  var timer = null, retry = null, queue = Promise.resolve(), dirty = false, clicked = null;
   G.ownKey = key;
 
   function say(kind, time) {
@@ -40,7 +42,7 @@
       localStorage.setItem(key, JSON.stringify({
         url: url, page: location.pathname + location.search, draft: draft, title: title, at: Date.now(),
         /* the version these edits started from: kept from the first unsent edit */
-        version: old && old.version ? old.version : version(), pairs: pairs(),
+        version: old && old.version ? old.version : version(), pairs: pairs(), user: G.user,
         key: draft ? form.elements.offline_key.value : undefined }));
     } catch (e) { /* storage full: the server copy stays */ }
     dirty = true;
@@ -94,8 +96,17 @@
     var saved = record();
     if (saved && !saved.pairs && saved.length) saved = { pairs: saved };  /* the earlier format */
     if (!saved || !saved.pairs || !saved.pairs.length) return false;
+    if (saved.user && saved.user !== G.user) return false;  /* another person's text on a shared device */
     if (form.hasAttribute("data-conflict")) { localStorage.removeItem(key); return false; }
     ensureRows(saved.pairs);
+    /* rows removed on the device stay removed */
+    form.querySelectorAll("table[data-rows] tbody tr").forEach(function (tr) {
+      var field = tr.querySelector("[name]");
+      if (!field) return;
+      var prefix = field.name.split("-").slice(0, 2).join("-") + "-";
+      var kept = saved.pairs.some(function (pair) { return pair[0].indexOf(prefix) === 0; });
+      if (!kept) tr.parentNode.removeChild(tr);
+    });
     form.querySelectorAll("input[type=checkbox]").forEach(function (box) { box.checked = false; });
     saved.pairs.forEach(function (pair) {
       var field = form.elements[pair[0]];
@@ -114,15 +125,17 @@
   function send(final, go) {
     clearTimeout(timer);
     if (!dirty && !final) return Promise.resolve("clean");
-    if (draft && !final) { say("local"); return Promise.resolve("local"); }
     var sent = JSON.stringify(pairs());
     var body = pairs().concat([["version", version()], ["action", "save"]]);
     say("sending");
     return G.post(url, body).then(function (result) {
       var code = result.code, json = result.json || {};
       if (code === 200) {
+        failures = 0;
         if (json.version && form.elements.version) form.elements.version.value = json.version;
-        if (JSON.stringify(pairs()) === sent) { dirty = false; localStorage.removeItem(key); }
+        /* what is kept on the device now starts from the version just saved */
+        localStorage.removeItem(key);
+        if (JSON.stringify(pairs()) === sent) dirty = false;
         else keep();
         say("saved", json.saved_at);
         if (json.url) {
@@ -160,16 +173,22 @@
     status.appendChild(document.createTextNode(" "));
     status.appendChild(a);
   }
+  var failures = 0;
   function later() {
+    /* try again soon, then less often: 2, 4, 8, 16, 30, 30… seconds (the "online" event may come
+       before the link really carries anything) */
     clearTimeout(retry);
-    retry = setTimeout(function () { if (dirty && navigator.onLine) enqueue(draft); }, 30000);
+    failures += 1;
+    retry = setTimeout(function () { if (dirty && navigator.onLine) enqueue(false); },
+                       Math.min(30000, 1000 * Math.pow(2, failures)));
   }
   function changed() {
     keep();
-    if (draft) { say("local"); return; }
     if (!navigator.onLine) { say("local"); return; }
     clearTimeout(timer);
-    timer = setTimeout(function () { enqueue(false); }, 1200);
+    /* a draft started on this device is sent once the writer pauses a little longer: sending
+       makes the draft on the server (then later sends save on top of it, by the device key) */
+    timer = setTimeout(function () { enqueue(false); }, draft ? 4000 : 1200);
   }
 
   function submitNatively(button) {
@@ -187,8 +206,15 @@
     if (event.target === chooser) filterMembers();
     changed();
   });
+  /* the button that submits (event.submitter is missing in older browsers; Enter clicks the
+     form's first button, a hidden Save) */
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest("button");
+    if (button && button.type === "submit") clicked = button;
+  });
   form.addEventListener("submit", function (event) {
-    var button = event.submitter;
+    var button = event.submitter || clicked;
+    clicked = null;
     if (button && button.hasAttribute("data-add-row")) {
       event.preventDefault();
       var row = addRow(button.getAttribute("data-add-row"));
@@ -219,7 +245,7 @@
       else if (result === "conflict" || result === "invalid") submitNatively(button);
     });
   });
-  window.addEventListener("online", function () { if (dirty) enqueue(draft); });
+  window.addEventListener("online", function () { if (dirty) enqueue(false); });
   window.addEventListener("offline", function () { say("local"); });
 
   if (draft && form.elements.offline_key) {
@@ -234,7 +260,7 @@
   }
   if (restore()) {
     say("local");
-    if (navigator.onLine && !draft) enqueue(false);
+    if (navigator.onLine) enqueue(false);
   } else {
     filterMembers();
   }

@@ -9,6 +9,7 @@
   if (!texts || !window.fetch || !window.localStorage || !window.Promise) return;
   var signedIn = texts.hasAttribute("data-signed-in");
   var G = (window.Grants = window.Grants || {});
+  G.user = texts.getAttribute("data-user") || "";
 
   function text(name) { return texts.getAttribute("data-" + name) || ""; }
   G.text = text;
@@ -49,7 +50,8 @@
       if (name.indexOf("grants:") !== 0) continue;
       try {
         var record = JSON.parse(localStorage.getItem(name));
-        if (record && record.url && record.pairs) out.push([name, record]);
+        /* only this person's: a shared computer keeps each person's text apart */
+        if (record && record.url && record.pairs && (!record.user || record.user === G.user)) out.push([name, record]);
       } catch (e) { /* not ours */ }
     }
     return out;
@@ -90,7 +92,7 @@
         return G.post(record.url, pairs).then(function (result) {
           if (result.code === 200) {
             localStorage.removeItem(entry[0]);
-            if (result.json.url) show(text("sent"), [result.json.url, text("open")]);
+            show(text("sent"), [result.json.url || record.page || record.url, text("open")]);
           } else if (result.code === 409 || result.code === 422) {
             show(text("problem"), [record.page || record.url, record.title || text("open")]);
           }

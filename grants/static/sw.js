@@ -21,9 +21,29 @@ self.addEventListener("activate", function (event) {
   }).then(function () { return self.clients.claim(); }));
 });
 
+/* The person the kept pages belong to (X-Signed-In: their id; "0" for nobody). A page answered
+   for nobody or for someone else drops every kept page first. */
+function owner(response) {
+  var who = response.headers.get("X-Signed-In");
+  if (!who) return Promise.resolve();
+  return caches.open(PAGES).then(function (cache) {
+    return cache.match("/__owner").then(function (kept) {
+      return kept ? kept.text() : "";
+    }).then(function (previous) {
+      if (previous === who) return null;
+      return caches.delete(PAGES).then(function () {
+        if (who === "0") return null;
+        return caches.open(PAGES).then(function (fresh) { return fresh.put("/__owner", new Response(who)); });
+      });
+    });
+  });
+}
+
 function keep(path, response) {
-  /* resolves once the copy is stored; the page is answered at once (see the fetch handler) */
-  if (!response.ok || response.redirected || !KEPT.test(path)) return Promise.resolve();
+  /* resolves once the copy is stored; only pages the server marks as fit to keep (X-Offline-Keep) */
+  if (!response.ok || response.redirected || !KEPT.test(path) || !response.headers.get("X-Offline-Keep")) {
+    return Promise.resolve();
+  }
   var copy = response.clone();
   return caches.open(PAGES).then(function (cache) { return cache.put(path, copy); });
 }
@@ -31,22 +51,25 @@ function keep(path, response) {
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.cache) {
-    /* Pages the applicant may need next (the other sections, the whole form), fetched once. */
+    /* Pages the applicant may need next (the next section, the whole form), fetched once. The
+       cache is opened afresh at each step: a change of person may have dropped it meanwhile. */
     var source = event.source;
-    event.waitUntil(caches.open(PAGES).then(function (cache) {
-      return data.cache.reduce(function (chain, path) {
-        return chain.then(function () {
-          return cache.match(path).then(function (found) {
-            if (found || !KEPT.test(path)) return null;
-            return fetch(path, { credentials: "same-origin" }).then(function (r) { return keep(path, r); })
-              .catch(function () { return null; });
-          });
+    var pages = function () { return caches.open(PAGES); };
+    event.waitUntil(data.cache.reduce(function (chain, path) {
+      return chain.then(function () {
+        return pages().then(function (cache) { return cache.match(path); }).then(function (found) {
+          if (found || !KEPT.test(path)) return null;
+          return fetch(path, { credentials: "same-origin" }).then(function (r) {
+            return owner(r).then(function () { return keep(path, r); });
+          }).catch(function () { return null; });
         });
-      }, Promise.resolve()).then(function () {
-        return Promise.all(data.cache.map(function (path) { return cache.match(path); }));
-      }).then(function (found) {
-        if (source && found.every(Boolean)) source.postMessage({ kept: data.cache });
       });
+    }, Promise.resolve()).then(function () {
+      return pages().then(function (cache) {
+        return Promise.all(data.cache.map(function (path) { return cache.match(path); }));
+      });
+    }).then(function (found) {
+      if (source && found.every(Boolean)) source.postMessage({ kept: data.cache });
     }));
   }
 });
@@ -82,11 +105,11 @@ self.addEventListener("fetch", function (event) {
   }
   if (request.mode !== "navigate") return;
   event.respondWith(fetch(request).then(function (response) {
-    if (response.headers.get("X-Signed-In") === "0") {
-      return caches.delete(PAGES).then(function () { return response; });  /* gone before the page shows */
-    }
-    event.waitUntil(keep(url.pathname, response));
-    return response;
+    /* a change of person drops the kept pages before the page shows */
+    return owner(response).then(function () {
+      event.waitUntil(keep(url.pathname, response));
+      return response;
+    });
   }).catch(function () {
     return caches.open(PAGES).then(function (cache) {
       return cache.match(url.pathname, { ignoreSearch: true });

@@ -22,6 +22,15 @@ def upgrade():
         batch_op.add_column(sa.Column('section_versions', sa.JSON(), server_default=sa.text("'{}'"), nullable=False))
         batch_op.add_column(sa.Column('offline_key', sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_application_offline_key'), ['offline_key'])
+    # Drafts saved before: when their sections changed is not known, so every section counts as
+    # changed at the current version (the strict check they had). New drafts start empty.
+    application = sa.table('application', sa.column('id', sa.Integer), sa.column('version', sa.Integer),
+                           sa.column('section_versions', sa.JSON))
+    connection = op.get_bind()
+    sections = ("summary", "problem", "workplan", "budget", "indicators", "partners", "declarations")
+    for app_id, version in connection.execute(sa.select(application.c.id, application.c.version)).all():
+        connection.execute(application.update().where(application.c.id == app_id)
+                           .values(section_versions=dict.fromkeys(sections, version)))
 
 
 def downgrade():

@@ -87,7 +87,7 @@ def test_offline_typing_is_kept_and_the_receipt_hash_matches(browser, site):
     section("problem")
     lead.fill("#problem", "Қоқыс ауладa өртеледі.")
     lead.fill("#objectives", "5 ауылда сұрыптау.")
-    lead.click("button[value=save]")  # saved in the page (no round trip): the status line says so
+    lead.click(".savebar button[value=save]")  # saved in the page (no round trip): the status line says so
     expect(status).to_have_attribute("data-state", "saved")
     section("workplan")
     lead.fill("#activities", "Еріктілерді оқыту, жинау пункттері.")
@@ -95,14 +95,14 @@ def test_offline_typing_is_kept_and_the_receipt_hash_matches(browser, site):
     lead.fill("input[name=workplan-0-activity]", "Оқыту")
     lead.fill("input[name=workplan-0-start_month]", "1")
     lead.fill("input[name=workplan-0-end_month]", "2")
-    lead.click("button[value=save]")  # saved in the page (no round trip): the status line says so
+    lead.click(".savebar button[value=save]")  # saved in the page (no round trip): the status line says so
     expect(status).to_have_attribute("data-state", "saved")
     section("budget")
     lead.click("button[value=add_row]")
     lead.fill("input[name=budget_lines-0-description]", "Семинарлар")
     lead.fill("input[name=budget_lines-0-quantity]", "4")
     lead.fill("input[name=budget_lines-0-unit_cost]", "500000")
-    lead.click("button[value=save]")  # saved in the page (no round trip): the status line says so
+    lead.click(".savebar button[value=save]")  # saved in the page (no round trip): the status line says so
     expect(status).to_have_attribute("data-state", "saved")
     section("indicators")
     lead.click("button[value=add_row]")
@@ -110,16 +110,16 @@ def test_offline_typing_is_kept_and_the_receipt_hash_matches(browser, site):
     lead.fill("input[name=indicators-0-unit]", "үй")
     lead.fill("input[name=indicators-0-baseline]", "0")
     lead.fill("input[name=indicators-0-target]", "300")
-    lead.click("button[value=save]")  # saved in the page (no round trip): the status line says so
+    lead.click(".savebar button[value=save]")  # saved in the page (no round trip): the status line says so
     expect(status).to_have_attribute("data-state", "saved")
     section("partners")
     lead.locator("textarea").first.fill("Еріктілерді оқытады.")
-    lead.click("button[value=save]")  # saved in the page (no round trip): the status line says so
+    lead.click(".savebar button[value=save]")  # saved in the page (no round trip): the status line says so
     expect(status).to_have_attribute("data-state", "saved")
     section("declarations")
     for box in lead.locator("input[type=checkbox]").all():
         box.check()
-    lead.click("button[value=save]")  # saved in the page (no round trip): the status line says so
+    lead.click(".savebar button[value=save]")  # saved in the page (no round trip): the status line says so
     expect(status).to_have_attribute("data-state", "saved")
 
     lead.goto(f"{base}/applications/{app_id}/check")

@@ -7,11 +7,13 @@
   at once; sent again after a lost answer, it finds the same draft (the device key is unique).
 """
 
+import io
 import re
 
 import pytest
 from conftest import login, post_form
 from parallel import browser_session, fire
+from pypdf import PdfReader
 
 from applications.conftest import complete
 from grants.applications import services
@@ -53,13 +55,31 @@ def test_a_different_text_in_a_section_changed_since_is_a_conflict_with_both_tex
     assert db.session.get(Application, ready.app.id).problem == "Серіктестің жаңа мәтіні"
 
 
-def test_a_draft_saved_before_sections_had_versions_keeps_the_strict_check(world):
-    world.app.section_versions = {}
-    services.save(world.partner_user, world.app, {"title": "Жаңа"}, version=world.app.version)
-    world.app.section_versions = {}
+def test_the_first_save_of_a_section_nobody_saved_is_not_a_conflict(world):
+    """A new draft: the partner saves the summary, the lead (page opened before) the problem."""
+    seen = world.app.version
+    services.save(world.partner_user, world.app, {"summary": "Серіктес жазды"}, version=seen)
+    services.save(world.lead_user, world.app, {"problem": "Көшбасшы жазды"}, version=seen)
+    app = db.session.get(Application, world.app.id)
+    assert (app.summary, app.problem) == ("Серіктес жазды", "Көшбасшы жазды")
+
+
+def test_a_resent_offline_draft_never_overwrites_what_changed_on_the_server_since(app, world, client):
+    """The device sends its old copy again (its answer was lost) after the section was changed
+    online: the changed section is a conflict with both texts, not overwritten."""
+    login(client, "lead@example.kz")
+    url = f"/calls/{world.call.id}/offline-draft"
+    first = post_form(client, url, offline_form(world), headers={"X-Autosave": "1"})
+    assert first.status_code == 200
+    draft = db.session.get(Application, first.json["application_id"])
+    services.save(world.partner_user, draft, {"problem": "Серіктес желіде өзгертті"}, version=first.json["version"])
     db.session.commit()
-    with pytest.raises(Conflict):
-        services.save(world.lead_user, world.app, {"problem": "Ескі нұсқадан"}, version=world.app.version - 1)
+    again = post_form(client, url, offline_form(world, problem="Құрылғыдағы ескі мәтін"), headers={"X-Autosave": "1"})
+    assert again.status_code == 409 and again.json["error"]["code"] == "stale_version"
+    db.session.rollback()
+    assert db.session.get(Application, draft.id).problem == "Серіктес желіде өзгертті"
+    keep = offline_form(world, problem="Серіктес желіде өзгертті") | {"version": str(first.json["version"])}
+    assert post_form(client, url, keep, headers={"X-Autosave": "1"}).status_code == 200  # merged by the writer
 
 
 def test_save_after_the_own_autosave_on_the_page_is_not_a_false_conflict(app, world, client):
@@ -88,6 +108,18 @@ def test_save_and_continue_opens_the_next_section_then_the_check_page(app, world
     last = post_form(client, base + "/edit/declarations", {"version": version, "declarations-truthful": "y",
                                                           "next": "check"})  # fmt: skip
     assert last.headers["Location"].endswith(base + "/check")
+
+
+def test_a_draft_can_be_taken_away_as_a_filled_in_pdf(app, ready, client):
+    """For those who prepare text elsewhere: the blank form, and the draft as it is saved."""
+    login(client, "lead@example.kz")
+    page = client.get(f"/applications/{ready.app.id}/edit/summary").get_data(as_text=True)
+    assert f'href="/applications/{ready.app.id}/application.pdf"' in page and "Сақталғанның PDF нұсқасы" in page
+    pdf = client.get(f"/applications/{ready.app.id}/application.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Таза Арал" in text and "Қатысушылар" in text
+    assert client.get(f"/calls/{ready.call.id}/form.pdf").data.startswith(b"%PDF")
 
 
 def test_rows_carry_visible_labels_and_a_template_for_adding_in_the_page(app, world, client):

@@ -3,8 +3,10 @@ request and answer failures on demand (`fail(status, body, times=n)`)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -127,6 +129,9 @@ class FakeSms(FakeService):
 TOKEN = "123456:TEST-token"
 BOT = "grants_test_bot"
 WEBHOOK_SECRET = "hook-secret_0123456789"
+# what Telegram sends back in the header: derived from the secret (telegram.header_token), not the secret
+HEADER_TOKEN = "-a-TZXDCN4M2vtc0zX01WRvkX2zUbhtqDNi-nDHomcU"
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": HEADER_TOKEN}
 
 
 def channel_config(telegram: FakeTelegram, sms: FakeSms) -> dict:
@@ -137,8 +142,14 @@ def channel_config(telegram: FakeTelegram, sms: FakeSms) -> dict:
     }  # fmt: skip
 
 
-def update(chat_id: int, text: str, *, language: str = "ru", update_id: int = 1, username: str = "someone") -> dict:
-    """A Telegram Update as the Bot API posts it to the webhook."""
+_update_ids = itertools.count(int(time.time() * 1000) % 10**9)
+
+
+def update(chat_id: int, text: str, *, language: str = "ru", update_id: int | None = None,
+           username: str = "someone") -> dict:  # fmt: skip
+    """A Telegram Update as the Bot API posts it to the webhook (a new update id unless given:
+    a repeated one is a repeated delivery, which the webhook ignores)."""
+    update_id = next(_update_ids) if update_id is None else update_id
     return {"update_id": update_id, "message": {
         "message_id": update_id, "date": 1_800_000_000, "text": text,
         "chat": {"id": chat_id, "type": "private", "username": username},

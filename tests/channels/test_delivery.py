@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from conftest import login
 
-from channels.fakes import WEBHOOK_SECRET, channel_config, update
+from channels.fakes import HEADERS, WEBHOOK_SECRET, channel_config, update
 from grants.alerts import services as alerts
 from grants.alerts.lifecycle import Status
 from grants.alerts.models import Notification
@@ -249,6 +249,7 @@ def test_a_blocked_bot_bounces_and_a_refused_sms_fails_at_once(world, fake_teleg
     rows = _claim_one("all", 903)
     fake_telegram.fail(*fake_telegram.blocked())
     assert alerts.send(rows["telegram"]) == Status.BOUNCED
+    _the_blocked_chat_is_unlinked_and_the_page_says_why(app)
     fake_sms.fail(400, {"error": "invalid number"})
     assert alerts.send(rows["sms"]) == Status.FAILED
     note = db.session.get(Notification, rows["sms"])
@@ -268,7 +269,7 @@ def test_a_blocked_bot_bounces_and_a_refused_sms_fails_at_once(world, fake_teleg
 
 def _ask(app, chat_id: int, text: str, language: str = "ru") -> str:
     response = app.test_client().post(f"/telegram/webhook/{WEBHOOK_SECRET}", json=update(chat_id, text, language=language),
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})  # fmt: skip
+                                      headers=HEADERS)  # fmt: skip
     assert response.status_code == 200
     return response.json["text"]
 
@@ -282,8 +283,107 @@ def test_a_receipt_number_tells_a_linked_member_the_status_and_anyone_else_nothi
     assert member.startswith(f"{receipt}, DECIDED — ") and "Мәртебесі: " in member
     partner = _ask(app, PARTNER_CHAT, receipt)
     assert "Статус: " in partner  # a member of the partner organization may ask too
-    not_found = "Заявка с таким номером подтверждения не найдена."
+    not_found = "Заявка с таким номером подтверждения о получении не найдена."
     assert _ask(app, STRANGER_CHAT, receipt) == not_found  # linked, not a member
     assert _ask(app, 5555, receipt) == not_found  # not linked at all
     assert _ask(app, STRANGER_CHAT, "DECIDED-9999") == not_found  # no such receipt: the same answer
     assert _ask(app, LEAD_CHAT, "DECIDED-9999") == "Бұл түбіртек нөмірімен өтінім табылмады."
+
+
+def _the_blocked_chat_is_unlinked_and_the_page_says_why(app):
+    """A 403 from Telegram unlinks the chat (no later alert is attempted) and the person's channels
+    page says why, in their language; linking again clears the notice. The link is restored after."""
+    from grants.accounts.models import User
+    from grants.channels.models import ChannelChoice, TelegramBlocked, TelegramLink
+    from grants.channels.services import delivery_channels
+
+    db.session.expire_all()
+    assert db.session.execute(db.select(TelegramLink).filter_by(chat_id=LEAD_CHAT)).first() is None
+    assert "telegram" not in delivery_channels("announcement", ["lead@example.kz"])["lead@example.kz"]["channels"]
+    later = _claim_one("all", 905)
+    assert set(later) == {"email", "sms"}  # Telegram is no longer tried
+    client = app.test_client()
+    login(client, "lead@example.kz")
+    page = client.get("/account/channels").get_data(as_text=True)
+    assert "Telegram байланысы ажыратылды (" in page and "чатта бот бұғатталған" in page
+    assert "Telegram-ды байланыстыру" in page  # and the way to link it again
+    # restore the lead's chat for the tests that follow
+    lead = db.session.execute(db.select(User).filter_by(email="lead@example.kz")).scalar_one()
+    db.session.execute(db.delete(TelegramBlocked))
+    db.session.add(TelegramLink(user_id=lead.id, chat_id=LEAD_CHAT, username="lead", linked_at=clock.now()))
+    for choice in db.session.execute(db.select(ChannelChoice).filter_by(user_id=lead.id)).scalars():
+        choice.telegram = True
+    db.session.commit()
+    assert "бұғатталған" not in client.get("/account/channels").get_data(as_text=True)
+
+
+def test_a_resubmitted_application_s_receipt_number_tells_its_status(world):
+    """CODE-0001-v2 (a resubmission, grants/applications/submission.py) is a receipt number too."""
+    from grants.applications.models import Submission
+
+    app, ids, _travel = world
+    first = db.session.execute(db.select(Submission).filter_by(application_id=ids["app"])).scalar_one()
+    second = Submission(application_id=ids["app"], version=2, receipt_number=f"{first.receipt_number}-v2",
+                        snapshot=first.snapshot, sha256=first.sha256, submitted_at=clock.now())  # fmt: skip
+    db.session.add(second)
+    db.session.commit()
+    try:
+        for asked in (f"{first.receipt_number}-v2", f"{first.receipt_number}-V2".lower(), f"{first.receipt_number}-V2"):
+            answer = _ask(app, LEAD_CHAT, asked)
+            assert answer.startswith(f"{first.receipt_number}-v2, DECIDED — ") and "Мәртебесі: " in answer, answer
+        assert _ask(app, STRANGER_CHAT, f"{first.receipt_number}-v2") == (
+            "Заявка с таким номером подтверждения о получении не найдена."
+        )
+        assert _ask(app, LEAD_CHAT, f"{first.receipt_number}-v9") == "Бұл түбіртек нөмірімен өтінім табылмады."
+    finally:
+        db.session.delete(second)
+        db.session.commit()
+
+
+def test_the_channel_lookup_of_many_recipients_is_cut_into_chunks(world, monkeypatch):
+    """claim() looks the recipients' channels up EMAILS_PER_QUERY addresses at a time (20,000
+    subscribers would be 20,000 bound parameters in one IN otherwise)."""
+    from sqlalchemy import event
+
+    from grants.channels import services
+
+    monkeypatch.setattr(services, "EMAILS_PER_QUERY", 2)
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if "channel_choice" in statement:
+            statements.append(len(parameters) if isinstance(parameters, tuple | list | dict) else 0)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        emails = [f"nobody{i}@example.kz" for i in range(4)] + ["LEAD@example.kz"]
+        found = services.delivery_channels("announcement", emails)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 3  # 5 addresses, 2 a query
+    assert found["lead@example.kz"]["channels"] == {"email", "telegram", "sms"}
+
+
+def test_a_scan_after_an_outage_counts_each_skipped_alert_once_not_per_channel(world):
+    """`skipped` (and `flask alerts scan`'s "older missed alerts marked skipped") counts alerts,
+    one per person: the lead's skipped Telegram and SMS copies do not add to it."""
+    from conftest import call_data
+
+    from grants.accounts.models import User
+    from grants.calls import services as calls
+
+    manager = db.session.execute(db.select(User).filter_by(email="manager@example.kz")).scalar_one()
+    now = clock.now()
+    late = calls.create(manager, call_data(code="LATE-1", opens_at=now.isoformat(),
+                                            closes_at=(now + timedelta(days=5)).isoformat()))  # fmt: skip
+    calls.publish(manager, late)
+    result = alerts.run_scan(now + timedelta(hours=1))
+    skipped = db.session.execute(
+        db.select(Notification.channel, db.func.count()).where(Notification.object_id == late.id,
+                                                               Notification.kind == "deadline",
+                                                               Notification.status == Status.SKIPPED)
+        .group_by(Notification.channel)
+    ).all()  # fmt: skip
+    by_channel = dict(skipped)
+    assert by_channel["telegram"] == by_channel["sms"] == 2  # the lead's offsets 14 and 30, missed
+    assert result.skipped == by_channel["email"] >= 2

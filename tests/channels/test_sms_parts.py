@@ -2,7 +2,7 @@
 
 import pytest
 
-from grants.channels.sms import count_parts, fit, mask, normalize_phone
+from grants.channels.sms import count_parts, fit, is_mobile, mask, normalize_phone
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,13 @@ def test_kazakhstan_mobile_numbers_are_written_in_e164(raw, e164):
 
 def test_a_number_is_shown_masked():
     assert mask("+77012345678") == "+7 701 *** ** 78"
+
+
+@pytest.mark.parametrize(
+    ("raw", "mobile"),
+    [("+7 700 123 45 67", True), ("+7 708 123 45 67", True), ("+7 747 123 45 67", True), ("+7 751 123 45 67", True),
+     ("+7 764 123 45 67", True), ("+7 771 123 45 67", True), ("+7 778 123 45 67", True), ("+7 709 123 45 67", False),
+     ("+7 7172 12 34 56", False), ("+7 727 123 45 67", False), ("+7 765 123 45 67", False), ("+7 779 123 45 67", False)],
+)  # fmt: skip
+def test_only_kazakhstan_mobile_codes_take_sms(raw, mobile):
+    assert is_mobile(normalize_phone(raw)) is mobile

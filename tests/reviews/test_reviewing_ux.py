@@ -91,7 +91,7 @@ def test_the_running_total_is_computed_on_save_with_a_decimal_comma(stage, clien
     assert saved.status_code == 302
     text = _text(client.get(url).get_data(as_text=True))
     assert f"24{comma}00 / 100" in text  # 30 × 8 / 10, the other criteria not scored yet
-    partial = {"kk": "(әр өлшемге әлі балл қойылған жоқ)", "ru": "(ещё не по всем критериям выставлены баллы)"}
+    partial = {"kk": "(барлық өлшемге әлі балл қойылған жоқ)", "ru": "(ещё не по всем критериям выставлены баллы)"}
     assert partial[language] in text
 
     saved = post_form(
