@@ -111,6 +111,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .channels.views import bp as channels_bp
 
     app.register_blueprint(channels_bp)  # Telegram and SMS (its webhook is exempt from CSRF itself)
+    from .clarifications.views import bp as clarifications_bp
+
+    app.register_blueprint(clarifications_bp)  # clarification requests on submitted applications
+    from .questions.views import bp as questions_bp
+
+    app.register_blueprint(questions_bp)  # public questions and answers per call
 
     from . import errors
     from .organizations.reference import template_globals

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .accounts.models import Role
@@ -42,7 +42,7 @@ def seed_demo(if_empty):
     if created is None:
         click.echo("demo data: database already has users, nothing seeded")
         return
-    click.echo("demo data seeded; log in at http://127.0.0.1:5000/login with:")
+    click.echo(f"demo data seeded; log in at {current_app.config['BASE_URL']}/login with:")
     for email, password, role in created:
         click.echo(f"  {role:<10} {email:<28} {password}")
 

@@ -31,7 +31,10 @@ def _secret_key(instance_path: Path) -> str:
 
 def from_environment(instance_path: Path) -> dict:
     env = os.environ.get
-    base_url = env("GRANTS_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Links in emails, feeds, .ics and PDFs. In production: GRANTS_BASE_URL. Unset (development,
+    # `make run`): the port the app is served on (PORT, as devserver.py serves it), and inside a
+    # request the address the request came to, so a newcomer's links open whatever port they chose.
+    base_url = (env("GRANTS_BASE_URL") or f"http://127.0.0.1:{env('PORT') or '5000'}").rstrip("/")
     broker_dir = instance_path / "broker"
     database_url = env("GRANTS_DATABASE_URL") or f"sqlite:///{instance_path / 'grants.sqlite3'}"
     mail_server = env("GRANTS_MAIL_SERVER") or None
@@ -40,6 +43,7 @@ def from_environment(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BASE_URL": base_url,
+        "BASE_URL_FROM_REQUEST": not env("GRANTS_BASE_URL"),
         "PREFERRED_URL_SCHEME": "https" if base_url.startswith("https") else "http",
         "BROKER_URL": env("GRANTS_BROKER_URL") or "filesystem://",
         "BROKER_DIR": str(broker_dir),

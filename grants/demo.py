@@ -59,6 +59,8 @@ def seed(only_if_empty: bool = True):
     _seed_applications(users, aral, zhasyl)
     _seed_review(users)
     _seed_channels(users["aral@demo.kz"])
+    _seed_questions(users)
+    _seed_clarification(users["manager@demo.kz"])
     more = [(email, PASSWORD, "reviewer") for email, _n, _l in REVIEWERS]
     more += [(f"{who}{n}@demo.kz", PASSWORD, "applicant") for n in range(4) for who in ("lead", "partner")]
     return [(email, PASSWORD, ",".join(sorted(r.value for r in roles))) for email, _n, roles, _l in PEOPLE] + more
@@ -324,3 +326,47 @@ def _seed_channels(person) -> None:
 
     for note_id in ids:  # through the worker, as the scan sends them (a failure waits for its retry)
         send_notification.delay(note_id)
+
+
+def _seed_questions(users) -> None:
+    """SG-2027-1 has one answered question (on its page, in kk/ru/en) and one waiting for the
+    manager on /manage/calls/<id>/questions."""
+    from .calls.models import Call
+    from .questions import services as questions
+
+    call = db.session.execute(db.select(Call).filter_by(code="SG-2027-1")).scalar_one()
+    manager = users["manager@demo.kz"]
+    answered = questions.ask(users["zhasyl@demo.kz"], call,
+                             "Бастамашыл топ консорциумға серіктес ретінде кіре ала ма?")  # fmt: skip
+    questions.answer(manager, answered, {
+        "kk": "Иә. Тіркелмеген бастамашыл топ серіктес бола алады, бірақ жетекші ұйым бола алмайды.",
+        "ru": "Да. Незарегистрированная инициативная группа может быть партнёром, но не ведущей организацией.",
+        "en": "Yes. An unregistered initiative group may be a partner, but never the lead organization.",
+    }, "Может ли инициативная группа без регистрации войти в консорциум партнёром?")  # fmt: skip
+    questions.ask(users["partner@demo.kz"], call,
+                  "Можно ли включить в бюджет аренду лодки для мониторинга водоёмов?")  # fmt: skip
+
+
+def _seed_clarification(manager) -> None:
+    """lead1@demo.kz's application in SG-2026-3 (in review) has an open clarification request from
+    the manager, answered with a letter (PDF): an addendum shown on the application page, to its
+    reviewers beside the application and in its PDF."""
+    import io
+    from datetime import timedelta
+
+    from werkzeug.datastructures import FileStorage
+
+    from .calls.models import Call
+    from .clarifications import services as clarifications
+    from .consortia.rules import acts_for_lead
+    from .core import clock
+
+    lead = db.session.execute(db.select(User).filter_by(email="lead1@demo.kz")).scalar_one()
+    call = db.session.execute(db.select(Call).filter_by(code="SG-2026-3")).scalar_one()
+    apps = db.session.execute(db.select(Application).filter_by(call_id=call.id).order_by(Application.id)).scalars()
+    app = next(a for a in apps if acts_for_lead(lead, a.consortium))
+    item = clarifications.ask(manager, app, question="Приложите, пожалуйста, письмо поддержки акимата района "
+                              "и поясните строку бюджета «Оборудование».", reply_by=clock.now() + timedelta(days=10))  # fmt: skip
+    letter = FileStorage(io.BytesIO(b"%PDF-1.4\n% demo letter of support\n%%EOF\n"), filename="Әкімдік хаты.pdf")
+    clarifications.reply(lead, item, text="Әкімдіктің қолдау хатын қоса береміз. «Жабдықтар» жолы: екі су сүзгісі "
+                         "мен зертханалық жинақ, бағасы үш коммерциялық ұсыныс бойынша.", files=[letter])  # fmt: skip

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import current_app, g, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -19,6 +19,25 @@ LANGUAGES = ("kk", "ru", "en")
 DEFAULT_LOCALE = "ru"
 LANGUAGE_COOKIE = "lang"
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+# A language named inside a text in another language (a PDF field, an email): «орыс тілі», «русский».
+LANGUAGE_NAMES_IN_TEXT = {
+    "kk": lazy_pgettext("language in a text", "Kazakh"),
+    "ru": lazy_pgettext("language in a text", "Russian"),
+    "en": lazy_pgettext("language in a text", "English"),
+}
+# What an applicant or the public is told: an outcome, never the manager's button label.
+OUTCOMES = {
+    "award": lazy_pgettext("outcome", "grant awarded"),
+    "reserve": lazy_pgettext("outcome", "on the reserve list"),
+    "reject": lazy_pgettext("outcome", "grant not awarded"),
+    "override_award": lazy_pgettext("outcome", "grant awarded by a justified decision"),
+    "override_reject": lazy_pgettext("outcome", "grant not awarded by a justified decision"),
+}
+# Alphabetical order of each display language (Kazakh letters in their own places).
+ALPHABETS = {
+    "kk": "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя",
+    "ru": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+}
 
 
 def select_locale() -> str:
@@ -66,25 +85,34 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def zone_label(value: datetime | None = None) -> str:
-    """'Astana time (UTC+5)' in the current language."""
+def utc_offset(value: datetime | None = None) -> str:
+    """'UTC+5' for the display zone at that moment."""
     local = as_utc(value or utcnow()).astimezone(display_zone())
     offset = local.utcoffset()
     hours = int(offset.total_seconds() // 3600) if offset else 0
     minutes = int(abs(offset.total_seconds()) % 3600 // 60) if offset else 0
-    utc = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
-    return str(_l("Astana time (%(offset)s)", offset=utc))
+    return f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
+
+
+def zone_label(value: datetime | None = None) -> str:
+    """'Astana time (UTC+5)' in the current language (a name on its own, e.g. in a footnote)."""
+    return str(_l("Astana time (%(offset)s)", offset=utc_offset(value)))
 
 
 def format_datetime(value: datetime | None, with_zone: bool = True) -> str:
+    """The one place a moment is written with its zone, composed per language:
+    ru «15 декабря 2026 г., 18:00 по времени Астаны (UTC+5)»,
+    kk «2026 ж. 15 желтоқсан, Астана уақытымен 18:00 (UTC+5)»."""
     if value is None:
         return ""
     local = as_utc(value).astimezone(display_zone())
     locale = current_locale()
     date_text = babel_dates.format_date(local.date(), "long", locale=locale)
     time_text = babel_dates.format_time(local.time(), "HH:mm", locale=locale)
-    text = f"{date_text}, {time_text}"
-    return f"{text} {zone_label(value)}" if with_zone else text
+    if not with_zone:
+        return f"{date_text}, {time_text}"
+    text = _l("%(date)s, %(time)s Astana time (%(offset)s)", date=date_text, time=time_text, offset=utc_offset(value))
+    return str(text)
 
 
 def format_date(value) -> str:
@@ -105,14 +133,51 @@ def format_money(amount, currency: str = "KZT") -> str:
     return babel_numbers.format_currency(Decimal(amount), currency, locale=current_locale())
 
 
-def format_number(value) -> str:
-    if value is None:
+def format_number(value, digits: int = 2) -> str:
+    """A score, threshold, quantity or indicator in the current locale: a decimal comma in kk/ru,
+    no ".00" on whole numbers (94,33; 60; 8; 140). Text that is not a number is returned as it is."""
+    if value is None or value == "":
         return ""
-    return babel_numbers.format_decimal(value, locale=current_locale())
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return babel_numbers.format_decimal(number, pattern, locale=current_locale())
+
+
+def outcome_label(code) -> str:
+    """A decision as the applicant and the public read it («грант присуждён», «грант берілді»)."""
+    label = OUTCOMES.get(str(code))
+    return str(label) if label is not None else str(code)
+
+
+def language_name(code) -> str:
+    """A language's name inside a text in the current language (kk «орыс тілі», ru «русский»)."""
+    label = LANGUAGE_NAMES_IN_TEXT.get(str(code))
+    return str(label) if label is not None else str(code)
+
+
+def collation_key(text: str, locale: str | None = None) -> tuple:
+    """Sort key in the alphabetical order of the display language (Kazakh ә after а, ғ after г, …)."""
+    alphabet = ALPHABETS.get(locale or current_locale())
+    if not alphabet:
+        return tuple(str(text).casefold())
+    order = {letter: i for i, letter in enumerate(alphabet)}
+    return tuple((0, order[c]) if c in order else (1, ord(c)) for c in str(text).casefold())
 
 
 def init_app(app) -> None:
     app.jinja_env.filters.update(datetime=format_datetime, date=format_date, money=format_money, number=format_number)
     app.jinja_env.globals.update(
-        LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES, current_locale=current_locale, zone_label=zone_label
+        LANGUAGES=LANGUAGES,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        current_locale=current_locale,
+        zone_label=zone_label,
+        outcome_label=outcome_label,
+        language_in_text=language_name,
     )

@@ -1,5 +1,7 @@
 """`python -m grants.i18n_check translations`: fail when kk or ru has an empty or fuzzy
-message, a placeholder that differs from the msgid, or Russian left in the kk catalog."""
+message, a placeholder that differs from the msgid, Russian left in the kk catalog, or a Kazakh case
+ending glued to a name («%(name)s-ның», «%(name)sын», «%(org)s ұйымын»: a name that already ends in
+its legal form cannot take one; put the name after a colon or in brackets instead)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,13 @@ from babel.messages.pofile import read_po
 
 KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+# A text placeholder followed by letters, by a hyphen and letters, or by «ұйым» with an ending.
+GLUED_SUFFIX = re.compile(r"%\(\w+\)s»?(?:-?[^\W\d_]|\s+ұйым[^\W\d_]+)")
+
+
+def glued_suffixes(text: str) -> list[str]:
+    """The places in a Kazakh msgstr where a case ending is attached to a placeholder."""
+    return [m.group(0) for m in GLUED_SUFFIX.finditer(text or "")]
 
 
 def problems(folder: Path) -> list[str]:
@@ -32,6 +41,8 @@ def problems(folder: Path) -> list[str]:
             msgid = message.id if isinstance(message.id, str) else message.id[0]
             if any(sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(form)) for form in forms):
                 found.append(f"{lang}: placeholders differ: {message.id!r}")
+            if lang == "kk" and any(glued_suffixes(form) for form in forms):
+                found.append(f"kk: case ending glued to a name: {message.id!r}")
     ru = {m.id: m.string for m in catalogs["ru"] if m.id}
     for message in catalogs["kk"]:
         text = message.string

@@ -13,16 +13,36 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from .core.db import on_commit
+from .core.urls import base_url
+from .extensions import db
 
 
-def render(template: str, locale: str, **context) -> dict:
-    """Render templates/emails/<template>.{txt,html} and its subject in `locale`."""
+def _recipient_name(to: str | None) -> str | None:
+    if not to:
+        return None
+    from sqlalchemy import func, select
+
+    from .accounts.models import User
+
+    return db.session.execute(select(User.name).where(func.lower(User.email) == to.lower())).scalar_one_or_none()
+
+
+def render(template: str, locale: str, to: str | None = None, **context) -> dict:
+    """Render templates/emails/<template>.{txt,html} and its subject in `locale`, in the one
+    layout every email has: a greeting (by name when the recipient has an account), the body,
+    and the programme's sign-off."""
+    from flask_babel import gettext as _
+
     with force_locale(locale):
-        context.setdefault("base_url", current_app.config["BASE_URL"])
+        context.setdefault("base_url", base_url())
+        name = _recipient_name(to)
+        context["greeting"] = _("Hello, %(name)s!", name=name) if name else _("Hello!")
+        context["signoff"] = _("Kind regards,\nthe team of the small grants programme")
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", **context)
-        subject_line, _, body = text.partition("\n")
-    return {"subject": subject_line.removeprefix("Subject: ").strip(), "text": body.lstrip("\n"), "html": html}
+        subject_line, _sep, body = text.partition("\n")
+    body = f"{context['greeting']}\n\n{body.strip()}\n\n{context['signoff']}\n"
+    return {"subject": subject_line.removeprefix("Subject: ").strip(), "text": body, "html": html}
 
 
 def build(
@@ -71,14 +91,59 @@ def deliver(message: dict) -> None:
     (outbox / name).write_bytes(bytes(msg))
 
 
+# Which object a message is about, from what it was rendered with (for "what we told them").
+ABOUT = (("app", "application"), ("application", "application"), ("award", "award"), ("decision", "decision"),
+         ("consortium", "consortium"), ("organization", "organization"), ("call", "call"), ("user", "user"))  # fmt: skip
+
+
+def _about(context: dict) -> tuple[str, int]:
+    for name, object_type in ABOUT:
+        obj = context.get(name)
+        if getattr(obj, "id", None) is not None:
+            return object_type, obj.id
+    return "message", 0
+
+
+def queue(message: dict, *, kind: str, about: tuple[str, int], language: str):
+    """Log one rendered message in the outbound log (a notification row, written in the caller's
+    transaction) and send it through the same claim as alerts once committed: a lost task or a
+    dead worker delays it (the sweep sends it again) and never repeats or loses it, and an admin
+    can resend it. Attachments are stored by reference (`path` under the upload folder) or, when
+    small, as `data_base64`."""
+    from .alerts.models import Notification
+
+    note = Notification(key=f"message:{kind}:{uuid.uuid4().hex}", kind=kind[:40], object_type=about[0],
+                        object_id=about[1], recipient=message["to"][:254], language=language[:2],
+                        payload=message, subject=message.get("subject", "")[:300])  # fmt: skip
+    db.session.add(note)
+    db.session.flush()
+    note_id = note.id
+
+    def send_it() -> None:
+        from worker.tasks import send_notification
+
+        send_notification.delay(note_id)
+
+    on_commit(send_it)
+    return note
+
+
 def send(to: str, template: str, locale: str, headers: dict | None = None, **context) -> None:
-    """Render now (in the recipient's language), hand to the worker after the commit."""
-    message = render(template, locale, **context)
+    """Render now (in the recipient's language), log it, hand it to the worker after the commit."""
+    message = render(template, locale, to=to, **context)
     message.update(to=to, headers=headers or {})
+    queue(message, kind=template, about=_about(context), language=locale)
 
-    def queue() -> None:
-        from worker.tasks import send_email
 
-        send_email.delay(message)
+def deliver_logged(payload: dict, message_id: str) -> None:
+    """Send a logged message (its attachments read back from where they are kept)."""
+    import base64
 
-    on_commit(queue)
+    from .core.uploads import absolute
+
+    attachments = []
+    for item in payload.get("attachments") or []:
+        data = absolute(item["path"]).read_bytes() if item.get("path") else base64.b64decode(item["data_base64"])
+        attachments.append({"filename": item["filename"], "content_type": item["content_type"], "data": data})
+    message = {k: payload[k] for k in ("to", "subject", "text", "html", "headers") if k in payload}
+    deliver(message | {"attachments": attachments, "message_id": message_id})

@@ -15,6 +15,7 @@ from .audit.models import AuditEvent  # noqa: F401
 from .awards.models import Award, Letter, Report, ReportFile, Tranche  # noqa: F401
 from .calls.models import Call, CallRegion, Criterion, Theme  # noqa: F401
 from .channels.models import ChannelChoice, PhoneCode, PhoneNumber, TelegramCode, TelegramLink  # noqa: F401
+from .clarifications.models import Clarification, ClarificationFile, ClarificationReply  # noqa: F401
 from .consortia.models import Consortium, ConsortiumMember  # noqa: F401
 from .organizations.models import (  # noqa: F401
     Invitation,
@@ -22,6 +23,7 @@ from .organizations.models import (  # noqa: F401
     Organization,
     OrganizationTheme,  # noqa: F401
 )
+from .questions.models import CallQuestion  # noqa: F401
 from .reviews.models import (  # noqa: F401  # noqa: F401
     Appeal,
     Assignment,

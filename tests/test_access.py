@@ -123,6 +123,11 @@ def build(app, travel, now) -> dict:
     [award] = awards.create_from_decisions(manager, decided)
     letter = awards.issue_letter(manager, award, "ru")
     appeal = reviews.appeal(lead, awarded, "Біз келіспейміз: бюджет дұрыс есептелген.")
+    from grants.clarifications import services as clarifications
+
+    clarification = clarifications.ask(manager, awarded, question="Сметаны түсіндіріңіз.",
+                                       reply_by=clock.now() + timedelta(days=30))  # fmt: skip
+    clarification_reply = clarifications.reply(lead, clarification, text="Түсіндірме", files=[_pdf("хат.pdf")])
     awards.add_report_file(lead, award, "interim", _pdf("photo.pdf"))
     report_file = award.reports[0].files[0]
     note = Notification(key="access-matrix", kind="announcement", object_type="call", object_id=open_call.id,
@@ -138,6 +143,7 @@ def build(app, travel, now) -> dict:
         "app": awarded.id, "draft_app": draft_app.id, "attachment": attachment.id,
         "draft_attachment": draft_attachment.id, "assignment": assignment.id, "award": award.id,
         "code": letter.verification_code, "report_file": report_file.id, "note": note.id, "appeal": appeal.id, "outbox": outbox[0].name,
+        "clarification": clarification.id, "clarification_file": clarification_reply.files[0].id,
     }  # fmt: skip
 
 
@@ -222,7 +228,7 @@ DEFAULT_ARGS = {
     "app_id": "app", "call_id": "call", "org_id": "org", "consortium_id": "consortium", "assignment_id": "assignment",
     "award_id": "award", "attachment_id": "attachment", "file_id": "report_file", "note_id": "note", "code": "code",
     "name": "outbox", "token": "=not-a-valid-token", "kind": "=interim", "fmt": "=csv", "section": "=summary",
-    "n": "=1", "filename": "=style.css", "appeal_id": "appeal",
+    "n": "=1", "filename": "=style.css", "appeal_id": "appeal", "clarification_id": "clarification",
     "report_id": "=1",  # the award's interim report (the module's database restarts its identities)
 }  # fmt: skip
 DRAFT_APP = {"app_id": "draft_app", "attachment_id": "draft_attachment"}
@@ -296,6 +302,11 @@ ROUTES: dict[str, Route] = {
     "calls.change_status": Route(POST=MANAGER_WRITE),
     "calls.section_help": Route(GET=MANAGERS, POST=MANAGER_WRITE),
     "calls.manage_themes": Route(GET=MANAGERS, POST=MANAGER_WRITE),
+    # --- call questions and answers (asked by anyone signed in; pending ones are the managers' own) ---
+    "questions.ask": Route(POST=SIGNED_IN_WRITE),
+    "questions.manage": Route(GET=MANAGERS),
+    "questions.answer": Route(POST=MANAGER_WRITE, args={"question_id": "=1"}),
+    "questions.reject": Route(POST=MANAGER_WRITE, args={"question_id": "=1"}),
     # --- applications ---
     "applications.mine": Route(GET=SIGNED_IN),
     "applications.apply": Route(GET=SIGNED_IN, POST=SIGNED_IN_WRITE, args={"call_id": "open_call"}),
@@ -324,6 +335,14 @@ ROUTES: dict[str, Route] = {
     "reviews.ranking": Route(GET=MANAGERS, POST=MANAGER_WRITE),
     "reviews.export": Route(GET=MANAGERS),
     "reviews.appeals": Route(GET=MANAGERS, POST=MANAGER_WRITE),
+    # clarification requests: managers, the consortium and the assigned reviewer read; the lead answers
+    "clarifications.thread": Route(GET=only("lead", "partner", "reviewer", "manager", "admin")),
+    "clarifications.ask": Route(POST=MANAGER_WRITE),
+    "clarifications.reply": Route(POST=LEAD_WRITE),
+    "clarifications.close": Route(POST=MANAGER_WRITE),
+    "clarifications.reply_file": Route(
+        GET=only("lead", "partner", "reviewer", "manager", "admin"), args={"file_id": "clarification_file"}
+    ),
     "reviews.result": Route(GET=CONSORTIUM, POST=only("lead", status=ALLOWED) | {"partner": 403}),
     # --- awards ---
     "awards.mine": Route(GET=SIGNED_IN),
@@ -353,6 +372,8 @@ ROUTES: dict[str, Route] = {
     "api.update_organization_patch": Route(
         PATCH=only("lead", status=ALLOWED, kind=api), body={"description": "Жаңартылды"}
     ),
+    "api.accept_invitation_post": Route(POST=api(ALLOWED), body={"token": "not-a-valid-token"}),
+    "api.accept_invitation_by_link_post": Route(POST=api(ALLOWED)),
     "api.invite_member_post": Route(
         POST=only("lead", status=ALLOWED, kind=api), body={"email": "new@example.kz", "role": "editor"}
     ),
@@ -373,10 +394,14 @@ ROUTES: dict[str, Route] = {
     "api.publish_call_post": Route(POST=API_MANAGER_WRITE, args={"call_id": "draft_call"}),
     "api.create_subscription_post": Route(POST=api(ALLOWED, anonymous=ALLOWED)),
     "api.public_results_get": Route(GET=API_PUBLIC),
+    "api.ask_question_post": Route(POST=api(ALLOWED), body={"text": "Серіктес болуға бола ма?"}),
+    "api.list_questions_get": Route(GET=API_PUBLIC),
+    "api.answer_question_post": Route(POST=API_MANAGER_WRITE, args={"question_id": "=1"}, body={"text": {"ru": "Да."}}),
     # --- API: applications ---
     "api.list_applications_get": Route(GET=API_SIGNED_IN),
     "api.create_application_post": Route(POST=api(ALLOWED), args={"call_id": "open_call"}),
-    "api.get_application_get": Route(GET=API_CONSORTIUM),
+    "api.get_application_get": Route(GET=only("lead", "partner", "reviewer", "manager", "admin", kind=api)),
+    "api.eligibility_get_get": Route(GET=API_CONSORTIUM),
     "api.update_application_patch": Route(
         PATCH=only("lead", "partner", status=ALLOWED, kind=api),
         args=DRAFT_APP,
@@ -398,9 +423,16 @@ ROUTES: dict[str, Route] = {
     "api.decisions_post": Route(POST=API_MANAGER_WRITE, body={"apply_selection": True}),
     "api.decision_get_get": Route(GET=only("lead", "manager", "admin", kind=api)),
     "api.appeals_post_post": Route(POST=only("lead", status=ALLOWED, kind=api), body={"reason": "Келіспейміз"}),
+    "api.ask_clarification_post": Route(
+        POST=API_MANAGER_WRITE, body={"question": "Сметаны түсіндіріңіз", "reply_by": "2099-01-01T10:00:00+05:00"}
+    ),
+    "api.reply_clarification_post": Route(POST=API_LEAD_WRITE, body={"text": "Түсіндірме"}),
+    "api.close_clarification_post": Route(POST=API_MANAGER_WRITE),
+    "api.list_clarifications_get": Route(GET=only("lead", "partner", "reviewer", "manager", "admin", kind=api)),
     "api.appeal_answer_post": Route(
         POST=API_MANAGER_WRITE, body={"outcome": "dismissed", "answer": "Шешім өзгермейді"}
     ),
+    "api.reopen_post_post": Route(POST=API_MANAGER_WRITE, body={"reason": "Бағалар түсіндірілмеген"}),
     # --- API: awards ---
     "api.list_awards_get": Route(GET=API_SIGNED_IN),
     "api.get_award_get": Route(GET=API_CONSORTIUM),
@@ -411,6 +443,8 @@ ROUTES: dict[str, Route] = {
     "api.tranche_paid_post": Route(POST=API_MANAGER_WRITE, body={"paid_on": "2027-04-01"}),
     "api.tranche_reversal_post": Route(POST=API_MANAGER_WRITE, body={"reason": "Қате енгізілген төлем"}),
     "api.review_report_post": Route(POST=API_MANAGER_WRITE, body={"approve": True}),
+    "api.create_awards_post": Route(POST=API_MANAGER_WRITE),
+    "api.issue_letter_post": Route(POST=API_MANAGER_WRITE, body={"language": "ru"}),
 }
 
 

@@ -6,13 +6,23 @@ from conftest import login
 from flask_babel import force_locale
 
 from grants.i18n import format_datetime, format_money, zone
-from grants.i18n_check import problems
+from grants.i18n_check import glued_suffixes, problems
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_kk_and_ru_catalogs_are_complete_and_kazakh_is_kazakh():
     assert problems(ROOT / "translations") == []
+
+
+def test_the_check_finds_kazakh_case_endings_glued_to_a_name():
+    """Names end in their legal form («… қоғамдық бірлестігі»): no ending may follow a placeholder."""
+    for glued in ("%(name)s-ның рөлі", "%(name)sын шақырады", "%(org)s ұйымын шақырады", "«%(name)s»-ға",
+                  "%(lead)s ұйымы шақырады"):  # fmt: skip
+        assert glued_suffixes(glued), glued
+    for fine in ("Серіктестің рөлін сипаттаңыз: %(name)s.", "%(n)d-өлшем", "«%(name)s» консорциумына",
+                 "%(size)s МБ-қа дейін", "Ұйым: %(name)s (%(role)s ретінде)"):  # fmt: skip
+        assert not glued_suffixes(fine), fine
 
 
 @pytest.mark.parametrize(
@@ -50,9 +60,9 @@ def test_times_are_shown_in_astana_time_utc_plus_5(app):
     assert zone("Asia/Almaty").utcoffset(moment).total_seconds() == 5 * 3600
     with app.test_request_context(), force_locale("ru"):
         text = format_datetime(moment)
-        assert "18:00" in text and "время Астаны (UTC+5)" in text
+        assert "18:00 по времени Астаны (UTC+5)" in text
     with app.test_request_context(), force_locale("kk"):
-        assert "Астана уақыты (UTC+5)" in format_datetime(moment)
+        assert "Астана уақытымен 18:00 (UTC+5)" in format_datetime(moment)
 
 
 def test_tenge_amounts_are_formatted_per_locale(app):
@@ -82,10 +92,11 @@ def test_every_template_and_code_string_is_in_the_catalog(tmp_path):
 
     target = tmp_path / "fresh.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg", "-k", "_l",
-                    "-k", "lazy_gettext", "--no-location", "-o", str(target), "."], cwd=ROOT, check=True)  # fmt: skip
+                    "-k", "lazy_gettext", "-k", "lazy_pgettext:1c,2", "--no-location", "-o", str(target), "."],
+                   cwd=ROOT, check=True)  # fmt: skip
     with target.open("rb") as fh:
-        fresh = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
+        fresh = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(fh) if m.id}
     with (ROOT / "translations" / "kk" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
-        known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh, locale="kk") if m.id}
+        known = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(fh, locale="kk") if m.id}
     assert len(fresh) > 500  # the extraction really ran
     assert sorted(fresh - known) == []

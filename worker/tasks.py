@@ -29,7 +29,8 @@ SMTP_RETRIES = {
     **SMTP_RETRIES,
 )
 def send_email(message: dict) -> None:
-    """Transactional email (verification, receipts): rendered by the web request already."""
+    """One rendered email, sent as it is. Messages are now logged and sent as notifications
+    (`grants.mail.queue`); this task stays for messages queued before that, and for checks."""
     from grants.mail import deliver
 
     deliver(message)
@@ -97,8 +98,8 @@ def issue_letters(call_id: int, actor_id: int) -> int:
     **SMTP_RETRIES,
 )
 def send_letter_email(message: dict) -> None:
-    """The award letter email, queued after the letter's commit; the PDF travels base64-encoded
-    (JSON-serialisable), decoded here."""
+    """An award letter email queued before letters were logged as notifications (issue 13): the
+    PDF travels base64-encoded, decoded here. New letters go through `grants.mail.queue`."""
     import base64
 
     from grants.mail import deliver

@@ -16,6 +16,14 @@ from ..core.access import role_required
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+@bp.app_context_processor
+def _outbound_log():
+    """The outbound log on the pages of what it is about ("what we told them")."""
+    from ..alerts import lifecycle, services
+
+    return {"told": services.told, "notification_label": lifecycle.label}
+
+
 def _outbox() -> Path:
     return Path(current_app.config["OUTBOX_DIR"])
 

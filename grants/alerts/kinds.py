@@ -66,10 +66,13 @@ def _ics(call: Call, language: str) -> list[dict]:
 
 def _when(moment: datetime) -> str:
     """A deadline in few characters, for Telegram and SMS: 31.03.2027, 18:00, Astana time (UTC+5)."""
-    from ..i18n import as_utc, display_zone, zone_label
+    from flask_babel import gettext
+
+    from ..i18n import as_utc, display_zone, utc_offset
 
     local = as_utc(moment).astimezone(display_zone())
-    return f"{local:%d.%m.%Y, %H:%M}, {zone_label(moment)}"
+    return gettext("%(date)s, %(time)s Astana time (%(offset)s)", date=f"{local:%d.%m.%Y}", time=f"{local:%H:%M}",
+                   offset=utc_offset(moment))  # fmt: skip
 
 
 def _short(note: Notification, link: str, message, **values) -> dict:
@@ -96,7 +99,7 @@ def _render_subscriber(note: Notification) -> dict | None:
     sub = db.session.execute(select(Subscription).filter_by(email=note.recipient)).scalar_one_or_none()
     if call is None or sub is None or not sub.active:
         return None  # unsubscribed (or deleted) between the scan and the send
-    message = mail.render("call_deadline", note.language, call=call, days=_days_left(call, note),
+    message = mail.render("call_deadline", note.language, to=note.recipient, call=call, days=_days_left(call, note),
                           link=external_url("calls.show", call_id=call.id), unsubscribe=unsubscribe_url(sub))  # fmt: skip
     return message | {
         "to": note.recipient,
@@ -150,7 +153,9 @@ def _render_draft_owner(note: Notification) -> dict | None:
     if not drafts:
         return None  # submitted meanwhile: nothing to remind
     links = [(a.title, external_url("applications.check", app_id=a.id)) for a in drafts]
-    message = mail.render("draft_deadline", note.language, call=call, days=_days_left(call, note), drafts=links)
+    message = mail.render(
+        "draft_deadline", note.language, to=note.recipient, call=call, days=_days_left(call, note), drafts=links
+    )
     return message | {"to": note.recipient, "attachments": _ics(call, note.language)}
 
 
@@ -203,7 +208,9 @@ def _render_partner(note: Notification) -> dict | None:
         return None  # confirmed or declined meanwhile
     consortia = db.session.execute(select(Consortium).where(Consortium.id.in_(consortium_ids))).scalars().all()
     links = [(c.name, external_url("consortia.show", consortium_id=c.id)) for c in consortia]
-    message = mail.render("partner_confirm", note.language, call=call, days=_days_left(call, note), consortia=links)
+    message = mail.render(
+        "partner_confirm", note.language, to=note.recipient, call=call, days=_days_left(call, note), consortia=links
+    )
     return message | {"to": note.recipient}
 
 
@@ -236,7 +243,7 @@ def _render_announcement(note: Notification) -> dict | None:
     sub = db.session.execute(select(Subscription).filter_by(email=note.recipient)).scalar_one_or_none()
     if call is None or not call_rules.can_see(None, call) or sub is None or not sub.active:
         return None
-    message = mail.render("call_announcement", note.language, call=call, link=external_url("calls.show", call_id=call.id),
+    message = mail.render("call_announcement", note.language, to=note.recipient, call=call, link=external_url("calls.show", call_id=call.id),
                           unsubscribe=unsubscribe_url(sub))  # fmt: skip
     return message | {"to": note.recipient, "headers": unsubscribe_headers(sub)}
 
@@ -290,7 +297,7 @@ def _render_review_due(note: Notification) -> dict | None:
     if assignment is None or not is_open(assignment) or assignment.due_at != note.due_at:
         return None  # submitted, returned or rescheduled meanwhile
     days = max(1, math.ceil((assignment.due_at - note.claimed_at).total_seconds() / 86400))
-    message = mail.render("review_due", note.language, assignment=assignment, days=days,
+    message = mail.render("review_due", note.language, to=note.recipient, assignment=assignment, days=days,
                           link=external_url("reviews.review", assignment_id=assignment.id))  # fmt: skip
     return message | {"to": note.recipient}
 
@@ -356,12 +363,15 @@ def _award_of(obj_type: str, obj_id: int):
 
 
 def _grantees(obj: DueObject, prefix: str) -> dict[str, str]:
+    """A report is due from the grantee; a tranche is due from the programme: its managers pay it."""
     _item, award = _award_of(obj.object_type, obj.object_id)
     if award is None:
         return {}
-    query = lead_member_query(User.email, User.locale, consortium=award.application.consortium).where(
-        unclaimed_prefix_filter(User.email, prefix))  # fmt: skip
-    return dict(db.session.execute(query).all())
+    if obj.object_type == "award_report":
+        query = lead_member_query(User.email, User.locale, consortium=award.application.consortium)
+    else:
+        query = select(User.email, User.locale).where(User.roles_text.like("%manager%"), User.disabled_at.is_(None))
+    return dict(db.session.execute(query.where(unclaimed_prefix_filter(User.email, prefix))).all())
 
 
 def _render_grantee(note: Notification) -> dict | None:
@@ -374,7 +384,7 @@ def _render_grantee(note: Notification) -> dict | None:
     if done:
         return None
     overdue = note.offset_days == 3650
-    message = mail.render("award_due", note.language, award=award, item=item, kind=note.object_type, overdue=overdue,
+    message = mail.render("award_due", note.language, to=note.recipient, award=award, item=item, kind=note.object_type, overdue=overdue,
                           link=external_url("awards.show", award_id=award.id))  # fmt: skip
     return message | {"to": note.recipient}
 
@@ -404,3 +414,22 @@ register(AlertKind("award_due", lambda now: _award_dates(now, overdue=False), _g
                    "grantees 14 and 3 days before a report or tranche", _short_grantee))  # fmt: skip
 register(AlertKind("award_overdue", lambda now: _award_dates(now, overdue=True), _grantees, _render_grantee,
                    "grantees once when a report or tranche is overdue", _short_grantee))  # fmt: skip
+
+
+# --- an answer to a question about a call (sent when a manager answers, not scanned) ---------
+
+
+def _render_call_answer(note: Notification) -> dict | None:
+    from ..questions.notify import render
+
+    return render(note)
+
+
+def _short_call_answer(note: Notification) -> dict | None:
+    from ..questions.notify import short
+
+    return short(note)
+
+
+register(AlertKind("call_answer", lambda now: [], lambda obj, prefix: {}, _render_call_answer,
+                   _l("Answers to questions about a call"), _short_call_answer))  # fmt: skip

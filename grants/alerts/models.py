@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.db import UTCDateTime, utcnow
@@ -48,6 +48,10 @@ class Notification(db.Model):
     attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A message rendered when its event happened (receipt, decision, invitation, letter…): what is
+    # sent, kept in the outbound log; alerts have none (they are rendered when sent).
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    subject: Mapped[str | None] = mapped_column(String(300))
 
 
 def key_prefix(kind: str, object_type: str, object_id: int, offset_days: int, due_at: datetime | None = None) -> str:

@@ -16,7 +16,7 @@ from ..core import clock
 from ..core.db import lock, on_commit, transactional
 from ..extensions import db
 from ..subscriptions.models import Subscription
-from . import kinds, lifecycle  # noqa: F401  (kinds: registers the alert kinds)
+from . import digest, kinds, lifecycle  # noqa: F401  (digest, kinds: register the alert kinds)
 from .models import Notification
 from .registry import KINDS, claim, scan, stale
 
@@ -105,6 +105,8 @@ def _prepare(note: Notification):
     between the claim and the send is skipped."""
     from ..channels.services import delivery_channels
 
+    if note.payload is not None:  # a message rendered when its event happened: sent as it was logged
+        return lambda: mail.deliver_logged(note.payload, f"<notification-{note.id}@grants.local>")
     person = delivery_channels(note.kind, [note.recipient]).get(note.recipient.lower())
     if note.channel == "email":
         if person is not None and "email" not in person["channels"]:
@@ -197,3 +199,16 @@ def resend(actor, note: Notification) -> None:
     record(actor, "notification.resent", "notification", note.id, before={"status": before})
     note_id = note.id
     on_commit(lambda: _queue([note_id]))
+
+
+def told(object_type: str, object_id: int, limit: int = 50) -> list[Notification]:
+    """What we told people about one application or award (every channel), newest first: one
+    query, shown on its page to the people who may read it."""
+    return list(
+        db.session.execute(
+            select(Notification)
+            .where(Notification.object_type == object_type, Notification.object_id == object_id)
+            .order_by(Notification.claimed_at.desc(), Notification.id.desc())
+            .limit(limit)
+        ).scalars()
+    )

@@ -161,8 +161,64 @@ def update_application(app_id: int):
     return jsonify(application_json(app))
 
 
-@endpoint("/applications/<int:app_id>", "GET", summary="One application", response=APPLICATION, tag="applications")
+CONFLICT_FOUND = "conflict found"
+
+
+def _reviewer_view(app_id: int):
+    """The application as the assigned reviewer's page shows it (reviews domain rules: assigned, no
+    conflict declared, pledge accepted, no conflict found since), or None. Blind calls: no organization
+    names, neutral file names, partners by their labels ("Partner 1"); the opening is logged."""
+    from ..applications.models import AccessLogEntry
+    from ..applications.pdf import _blind_labels
+    from ..reviews import reviewing
+    from ..reviews import rules as review_rules
+    from ..reviews.models import Assignment
+
+    user = current_api_user()
+    if not review_rules.is_reviewer(user):
+        return None
+    assignment = db.session.execute(
+        select(Assignment).filter_by(application_id=app_id, reviewer_id=user.id).order_by(Assignment.id.desc())
+    ).scalars().first()  # fmt: skip
+    if assignment is None or not review_rules.can_read_content(user, assignment):
+        return None
+    if not reviewing.open_assignment(user, assignment):  # now linked to the consortium: closed, as on the page
+        return CONFLICT_FOUND
+    app = assignment.application
+    blind = app.call.blind_review
+    members = sorted(app.consortium.members, key=lambda m: (m.role != "lead", m.id))
+    names = _blind_labels(members) if blind else {m.organization_id: m.organization.name for m in members}
+    data = application_json(app)
+    roles = data.pop("partner_roles", None) or {}
+    data["consortium"] = [{"organization": names[m.organization_id], "role": m.role,
+                           "partner_role": roles.get(str(m.organization_id), "")} for m in members]  # fmt: skip
+    if blind:
+        data.pop("consortium_id", None)
+        for line in data.get("budget_lines") or []:
+            if line.get("organization_id") in names:
+                line["organization"] = names[line.pop("organization_id")]
+        for n, item in enumerate(data["attachments"], start=1):
+            extension = item["filename"].rsplit(".", 1)[-1] if "." in item["filename"] else "bin"
+            item["filename"] = f"attachment-{n}.{extension}"
+    db.session.add(AccessLogEntry(application_id=app.id, user_id=user.id, viewer_role="reviewer",
+                                  reviewer_seat=assignment.seat, action="view"))  # fmt: skip
+    return data
+
+
+@endpoint("/applications/<int:app_id>", "GET", summary="One application (an assigned reviewer: as the review page "
+          "shows it, blind when the call is)", response=APPLICATION, tag="applications")  # fmt: skip
 def get_application(app_id: int):
+    seen = _reviewer_view(app_id)
+    if seen == CONFLICT_FOUND:  # 404, and the conflict found is kept (the manager is asked to reassign)
+        from werkzeug.exceptions import NotFound
+
+        from ..core.db import keep_on_refusal
+        from ..errors import handle_http
+
+        keep_on_refusal()
+        return handle_http(NotFound())
+    if seen is not None:
+        return jsonify(seen)
     return jsonify(application_json(_opened(app_id)))
 
 

@@ -2,10 +2,10 @@ from flask import Response, abort, jsonify, request
 from flask_babel import gettext as _
 
 from ..accounts.models import Role
-from ..awards import issuing, payments, rules, services
+from ..awards import issuing, lifecycle, payments, rules, services
 from ..awards.models import Award, Report
 from ..calls import rules as call_rules
-from ..core.errors import ValidationFailed
+from ..core.errors import Conflict, ValidationFailed
 from ..extensions import db
 from .core import current_api_user, endpoint
 from .schema import Body, body, text
@@ -143,3 +143,38 @@ def review_report(report_id: int):
         raise ValidationFailed(_("Say what needs to change."), fields={"comment": [_("A reason is required.")]})
     services.review_report(current_api_user(), award, report.kind, approve=payload["approve"], note=comment)
     return jsonify(award_json(award))
+
+
+@endpoint("/calls/<int:call_id>/awards", "POST", roles=(Role.MANAGER, Role.ADMIN), tag="awards", status=201,
+          summary="Create the awards from the call's \"award\" decisions (those without one yet), as the awards "
+                  "page does; 409 when another request made them at the same time",
+          response={"type": "object", "properties": {"items": {"type": "array", "items": AWARD}}})  # fmt: skip
+def create_awards(call_id: int):
+    call = call_rules.get_call_or_404(call_id, current_api_user(), "manage")
+    made = services.create_from_decisions(current_api_user(), call)
+    return jsonify({"items": [award_json(a) for a in made]}), 201
+
+
+LETTER = Body({"type": "object", "properties": {
+    "language": {"type": ["string", "null"], "enum": ["kk", "ru", "en", None],
+                 "description": "default: the lead organization's language"},
+    "seen_version": {"type": "integer", "minimum": 0, "maximum": 10**6,
+                     "description": "the latest letter version you saw (default: the current one); "
+                                    "409 stale when another was issued meanwhile"}}})  # fmt: skip
+
+
+@endpoint("/awards/<int:award_id>/letter", "POST", roles=(Role.MANAGER, Role.ADMIN), tag="awards", status=201,
+          body=LETTER, response=AWARD,
+          summary="Issue the award letter (a new version supersedes the previous one); the lead is emailed")  # fmt: skip
+def issue_letter(award_id: int):
+    award = rules.get_award_or_404(award_id, current_api_user(), "manage")
+    if not rules.can_issue_letter(current_api_user(), award):  # as the award page, which offers no button then
+        raise Conflict(_("This cannot be done now: it is %(status)s.", status=lifecycle.award_label(award.status)),
+                       code="invalid_transition")  # fmt: skip
+    payload = body()
+    seen = payload.get("seen_version")
+    letter = issuing.issue_letter(current_api_user(), award, payload.get("language") or None,
+                                  seen_version=issuing.latest_version(award) if seen is None else seen)  # fmt: skip
+    if letter is None:
+        raise Conflict(_("Someone else issued a letter meanwhile. Reload and check it."), code="stale")
+    return jsonify(award_json(award)), 201

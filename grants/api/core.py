@@ -171,16 +171,22 @@ def openapi_document() -> dict:
             },
         }
         if ep.path_params:
+            texts = {part[1:-1] for part in ep.rule.split("/") if part.startswith("<") and ":" not in part}
             op["parameters"] = [
-                {"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in ep.path_params
+                {"name": p, "in": "path", "required": True, "schema": {"type": "string" if p in texts else "integer"}}
+                for p in ep.path_params
             ]
         if ep.auth == "optional":
             op["security"] = [{}, {"bearer": []}]
         elif ep.auth:
             op["security"] = [{"bearer": []}]
         if ep.body is not None:
-            media = "multipart/form-data" if ep.body.media == "multipart" else "application/json"
-            content = {media: {"schema": openapi_schema(ep.body.json_schema())}}
+            media = {
+                "multipart": ["multipart/form-data"],
+                "json|multipart": ["application/json", "multipart/form-data"],
+            }
+            schema = openapi_schema(ep.body.json_schema())
+            content = {kind: {"schema": schema} for kind in media.get(ep.body.media, ["application/json"])}
             op["requestBody"] = {"required": True, "content": content}
         paths.setdefault(path, {})[ep.method.lower()] = op
     return {

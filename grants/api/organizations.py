@@ -1,4 +1,4 @@
-from flask import jsonify
+from flask import jsonify, request
 
 from ..accounts.models import Role
 from ..extensions import db
@@ -41,8 +41,10 @@ VERIFY_BODY = Body(
         "properties": {"women_led": {"type": "boolean"}, "youth_led": {"type": "boolean"}, "note": text(1000)},
     }
 )
-CREATE_BODY = Body(OrganizationForm)
-PATCH_BODY = Body(OrganizationForm, partial=True)
+# JSON as before, or the same fields as multipart/form-data with the file part `evidence` (PDF, JPEG or
+# PNG, checked by content): the web form's way to declare women- or youth-led status.
+CREATE_BODY = Body(OrganizationForm, media="json|multipart")
+PATCH_BODY = Body(OrganizationForm, partial=True, media="json|multipart")
 INVITE_BODY = Body(InviteForm)
 LIST_SCHEMA = {
     "type": "object",
@@ -66,14 +68,20 @@ def _fetch(org_id: int, action: str = "view") -> Organization:
     return org
 
 
+def _evidence():
+    """The multipart file part `evidence`, if any (JSON bodies carry no file)."""
+    return request.files.get("evidence") if request.mimetype == "multipart/form-data" else None
+
+
 @endpoint(
     "/organizations", "POST", summary="Create an organization; the caller becomes its owner",
     body=CREATE_BODY, response=ORG_SCHEMA, status=201, tag="organizations",
 )  # fmt: skip
 def create_organization():
     payload = body()
-    validated(OrganizationForm, {k: v for k, v in payload.items() if k != "evidence"})
-    org = services.create(current_api_user(), payload)
+    payload.pop("evidence", None)
+    validated(OrganizationForm, payload)
+    org = services.create(current_api_user(), payload, _evidence())
     return jsonify(org_json(org)), 201
 
 
@@ -107,8 +115,8 @@ def get_organization(org_id: int):
 )  # fmt: skip
 def update_organization(org_id: int):
     org = _fetch(org_id, "edit")
-    payload = services.snapshot(org) | body()
-    org = services.update(current_api_user(), org, payload)
+    changes = {k: v for k, v in body().items() if k != "evidence"}
+    org = services.update(current_api_user(), org, services.snapshot(org) | changes, _evidence())
     return jsonify(org_json(org))
 
 
@@ -139,3 +147,25 @@ def invite_member(org_id: int):
     return jsonify(
         {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at.isoformat()}
     ), 201
+
+
+ACCEPT_BODY = Body({"type": "object", "required": ["token"], "properties": {
+    "token": text(200, minLength=1, description="the token of the emailed invitation link")}})  # fmt: skip
+
+
+@endpoint(
+    "/invitations/accept", "POST", summary="Accept an invitation to an organization, signed in as the invited address",
+    body=ACCEPT_BODY, response=ORG_SCHEMA, tag="organizations",
+)  # fmt: skip
+def accept_invitation():
+    org = services.accept_invitation(current_api_user(), body()["token"])
+    return jsonify(org_json(org))
+
+
+@endpoint(
+    "/invitations/<token>/accept", "POST", response=ORG_SCHEMA, tag="organizations",
+    summary="Accept an invitation by the token of its emailed link (the same as POST /invitations/accept)",
+)  # fmt: skip
+def accept_invitation_by_link(token: str):
+    org = services.accept_invitation(current_api_user(), token[:200])
+    return jsonify(org_json(org))

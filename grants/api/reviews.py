@@ -256,3 +256,45 @@ def appeal_answer(appeal_id: int):
 def public_results(call_id: int):
     call = call_rules.get_call_or_404(call_id, current_api_user())
     return jsonify({"call": {"id": call.id, "code": call.code}, "items": decision_services.public_results(call)})
+
+
+ELIGIBILITY_RESULT = {"type": "object", "properties": {
+    "eligible": {"type": "boolean", "nullable": True}, "reason": {"type": "string", "nullable": True},
+    "decided_at": {"type": "string", "format": "date-time", "nullable": True}}}  # fmt: skip
+
+
+@endpoint("/applications/<int:app_id>/eligibility", "GET", tag="review", response=ELIGIBILITY_RESULT,
+          summary="The eligibility result and its reason (the consortium's members, managers); null fields before "
+                  "screening")  # fmt: skip
+def eligibility_get(app_id: int):
+    from ..applications import rules as application_rules
+    from ..audit.models import AuditEvent
+
+    app, _found = application_rules.get_application_or_404(app_id, current_api_user())
+    screened = db.session.execute(
+        db.select(AuditEvent.action, AuditEvent.created_at)
+        .where(AuditEvent.object_type == "application", AuditEvent.object_id == app.id,
+               AuditEvent.action.in_(("application.eligible", "application.ineligible")))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(1)
+    ).first()  # fmt: skip
+    if screened is None:
+        return jsonify({"eligible": None, "reason": None, "decided_at": None})
+    return jsonify({"eligible": screened.action == "application.eligible", "reason": app.eligibility_reason or None,
+                    "decided_at": screened.created_at.isoformat()})  # fmt: skip
+
+
+REOPEN = Body({"type": "object", "required": ["reason"], "properties": {"reason": text(2000, minLength=1)}})
+
+
+@endpoint("/assignments/<int:assignment_id>/reopen", "POST", roles=MANAGERS, tag="review", body=REOPEN,
+          response=ASSIGNMENT, summary="Reopen a submitted review for its reviewer, with a reason (manager); "
+                                       "409 not_submitted or invalid_transition when it is not submitted")  # fmt: skip
+def reopen_post(assignment_id: int):
+    from ..reviews.models import Assignment
+
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None:
+        abort(404)
+    call_rules.get_call_or_404(assignment.application.call_id, current_api_user(), "manage")
+    reviewing.reopen(current_api_user(), assignment, body()["reason"])
+    return jsonify(assignment_json(assignment))

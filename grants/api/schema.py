@@ -23,7 +23,8 @@ additionalProperties (a schema, or absent: undeclared keys are dropped), items, 
 minLength, maxLength, pattern, format (date, date-time, email; binary = a multipart file),
 minimum, maximum, exclusiveMinimum, maxProperties. Unbounded integers are limited to ±2**53,
 strings to 20 000 characters and lists to 1 000 items. `Body(..., partial=True)` (PATCH) drops
-`required`; `Body(..., media="multipart")` validates form fields and files. `body=` takes a `Body`
+`required`; `Body(..., media="multipart")` validates form fields and files (`media="json|multipart"`:
+either, by the request's Content-Type). `body=` takes a `Body`
 and nothing else (`endpoint` refuses a plain dict or a form class at import): no operation can be
 documented without being validated."""
 
@@ -238,7 +239,7 @@ class Body:
     """The one schema of an operation's request body (validation and OpenAPI)."""
 
     schema: dict | type
-    media: str = "json"  # or "multipart"
+    media: str = "json"  # or "multipart", or "json|multipart" (either, by the request's Content-Type)
     partial: bool = False  # PATCH: no field is required
 
     def json_schema(self) -> dict:
@@ -249,9 +250,9 @@ class Body:
 
     def load(self) -> dict:
         """The request's body, validated: 400 when it is not an object, 422 listing each problem."""
-        if self.media == "multipart":
-            payload = {key: request.form.get(key) for key in request.form}
+        if self.media == "multipart" or (self.media == "json|multipart" and request.mimetype == "multipart/form-data"):
             schema = self.json_schema()
+            payload = _form_payload(schema)
             for name, prop in schema.get("properties", {}).items():
                 if prop.get("format") == "binary":
                     payload.pop(name, None)
@@ -268,6 +269,28 @@ class Body:
         if errors:
             raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
         return cleaned
+
+
+_TRUE, _FALSE = {"y", "yes", "on", "true", "1"}, {"", "n", "no", "off", "false", "0"}
+
+
+def _form_payload(schema: dict) -> dict:
+    """Multipart form fields as the schema's types: a list field from its repeated values, a boolean
+    from the text a form sends ("y", "true", "on", "1" / "", "false", …; anything else stays text and
+    is refused by the check)."""
+    props = schema.get("properties", {})
+    payload: dict = {}
+    for key in request.form:
+        kinds = props.get(key, {}).get("type")
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+        if "array" in kinds:
+            payload[key] = request.form.getlist(key)
+            continue
+        value = request.form.get(key)
+        if "boolean" in kinds and "string" not in kinds and value.strip().lower() in _TRUE | _FALSE:
+            value = value.strip().lower() in _TRUE
+        payload[key] = value
+    return payload
 
 
 def body() -> dict:

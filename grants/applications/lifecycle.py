@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from ..core.lifecycle import Machine
 from .models import Application
@@ -41,7 +42,7 @@ UNDER_ASSESSMENT = frozenset({Status.SUBMITTED, Status.ELIGIBLE, Status.IN_REVIE
 
 LABELS = {
     Status.DRAFT: _l("draft"),
-    Status.SUBMITTED: _l("submitted"),
+    Status.SUBMITTED: lazy_pgettext("application", "submitted"),
     Status.WITHDRAWN: _l("withdrawn"),
     Status.ELIGIBLE: _l("eligible"),
     Status.INELIGIBLE: _l("not eligible"),

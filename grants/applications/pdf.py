@@ -134,6 +134,9 @@ def application_pdf(app: Application, locale: str, *, blind: bool = False) -> by
     form, role and region kept), without names, BINs, the consortium's name or file names."""
     with force_locale(locale):
         context = _application_context(app, locale, blind=blind)
+        from ..clarifications.services import addenda  # answers to clarification requests: the "Addenda" section
+
+        context["addenda"] = addenda(app, blind=blind)
     return render_pdf("application", locale, **context)
 
 

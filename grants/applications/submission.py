@@ -9,7 +9,7 @@ import json
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from .. import mail
+from .. import mail, notices
 from ..calls.models import Call
 from ..consortia.rules import acts_for_lead, lead_members
 from ..core import clock
@@ -142,6 +142,7 @@ def submit(actor, app: Application) -> Submission:
                          sha256=submission.sha256)  # fmt: skip
     db.session.flush()
     _send_receipt(app, submission)
+    notices.submitted_to_partners(app, submission)
     return submission
 
 

@@ -4,7 +4,6 @@ code, and the email sent only after the commit."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from pathlib import Path
@@ -17,7 +16,7 @@ from ..accounts.models import User
 from ..audit.services import record
 from ..consortia.rules import lead_member_query
 from ..core import clock
-from ..core.db import on_commit, transactional
+from ..core.db import transactional
 from ..core.errors import Conflict
 from ..extensions import db
 from ..organizations.models import Membership
@@ -74,34 +73,25 @@ def issue_letter(actor, award: Award, language: str | None = None, *, seen_versi
     db.session.flush()
     record(actor, "award.letter_issued", "award", award.id, after={"version": version, "sha256": digest, "code": code})
     lifecycle.refresh_tranches(award, actor)
-    messages = _letter_messages(award, letter, data)
-
-    def send() -> None:
-        from worker.tasks import send_letter_email
-
-        for message in messages:
-            send_letter_email.delay(message)
-
-    on_commit(send)
+    _letter_messages(award, letter)
     return letter
 
 
-def _letter_messages(award: Award, letter: Letter, data: bytes) -> list[dict]:
-    """Rendered now (in each recipient's language), sent by the worker after the commit."""
+def _letter_messages(award: Award, letter: Letter) -> None:
+    """Rendered now (in each recipient's language), logged, sent by the worker after the commit;
+    the PDF is attached from where the letter is kept."""
     from .. import mail
     from ..core.urls import external_url
 
     rows = db.session.execute(lead_member_query(User.email, User.locale, consortium=award.application.consortium)).all()
     attachment = {"filename": f"letter-{award.agreement_number.replace('/', '-')}.pdf",
-                  "content_type": "application/pdf", "data_base64": base64.b64encode(data).decode()}  # fmt: skip
-    out = []
+                  "content_type": "application/pdf", "path": letter.path}  # fmt: skip
     for email, locale in rows:
-        message = mail.render("award_letter", locale, award=award, letter=letter,
+        message = mail.render("award_letter", locale, to=email, award=award, letter=letter,
                               link=external_url("awards.show", award_id=award.id),
                               verify=external_url("awards.verify", code=letter.verification_code))  # fmt: skip
         message.update(to=email, attachments=[attachment])
-        out.append(message)
-    return out
+        mail.queue(message, kind="award_letter", about=("award", award.id), language=locale)
 
 
 def find_letter(code: str) -> Letter | None:

@@ -16,6 +16,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from ..core.lifecycle import Machine
 
@@ -72,8 +73,8 @@ TRANCHE_LABELS = {
 }
 REPORT_LABELS = {
     ReportStatus.DUE: _l("not submitted yet"),
-    ReportStatus.SUBMITTED: _l("submitted"),
-    ReportStatus.APPROVED: _l("approved"),
+    ReportStatus.SUBMITTED: lazy_pgettext("report", "submitted"),
+    ReportStatus.APPROVED: lazy_pgettext("report", "approved"),
     ReportStatus.RETURNED: _l("returned for changes"),
 }
 CONDITION_LABELS = {

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from .. import notices
 from ..core.db import lock, transactional
 from ..core.errors import Conflict, ValidationFailed
 from ..extensions import db
@@ -65,6 +66,7 @@ def mark_paid(actor, award: Award, n: int, paid_on) -> Tranche:
         tranche.paid_on = day
         tranche.payments.append(TranchePayment(kind="payment", paid_on=day, actor_id=getattr(actor, "id", None)))
         TRANCHE.transition(tranche, "pay", actor, locked=True, paid_on=day.isoformat())
+    notices.tranche_paid(tranche, award)
     return tranche
 
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
+from .. import notices
 from ..applications.models import Application
 from ..audit.services import record
 from ..calls.models import Call
@@ -245,6 +246,7 @@ def save_report(actor, award: Award, *, kind: str, narrative: str, indicators: d
     if submit:
         report.submitted_at = clock.now()
         REPORT.transition(report, "submit", actor, locked=True)
+        notices.report_submitted(report, award)
     return report
 
 
@@ -283,6 +285,7 @@ def review_report(actor, award: Award, kind: str, *, approve: bool, note: str = 
         raise ValidationFailed(_("Say what needs to change."), fields={"note": [_("A reason is required.")]})
     report.reviewed_at, report.review_note = clock.now(), (note or "").strip()[:5000]
     REPORT.transition(report, "approve" if approve else "return", actor, locked=True)
+    notices.report_reviewed(report, award, approved=approve)
     return report
 
 

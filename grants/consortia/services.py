@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import mail
+from .. import mail, notices
 from ..accounts.models import User
 from ..audit.services import record
 from ..core import clock
@@ -114,6 +114,7 @@ def respond(actor, consortium: Consortium, *, organization_id, accept: bool) -> 
     member.responded_by_id = actor.id
     record(actor, "consortium.confirmed" if accept else "consortium.declined", "consortium", consortium.id,
            after={"organization_id": org_id})  # fmt: skip
+    notices.partner_answered(member, consortium)  # the lead learns it can (or cannot yet) submit
     return member
 
 

@@ -70,6 +70,20 @@ def legal_form_name(code: str | None, locale: str) -> str:
 ROLE_LABELS = {"owner": _l("owner"), "editor": _l("editor")}
 
 
+CITIES = ("astana", "almaty", "shymkent")
+
+
+class RegionCodes:
+    """Region codes in the alphabetical order of the display language (Kazakh by the Kazakh
+    alphabet, Russian by the Russian one), the three cities last; sorted on each use."""
+
+    def __iter__(self):
+        from ..i18n import collation_key, current_locale
+
+        loc = current_locale()
+        return iter(sorted(REGIONS, key=lambda c: (c in CITIES, collation_key(region_name(c, loc), loc))))
+
+
 def template_globals() -> dict:
     """Helpers the templates use to show codes as words in the current language."""
     from flask_babel import gettext as _
@@ -92,7 +106,7 @@ def template_globals() -> dict:
         "settlement_label": lambda code: str(SETTLEMENTS.get(code, code)),
         "gender_label": lambda code: str(GENDERS.get(code, "—")),
         "status_label": status_label,
-        "REGION_CODES": list(REGIONS),
+        "REGION_CODES": RegionCodes(),
         "theme_name": _theme_name,
     }
 

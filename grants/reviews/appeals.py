@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import notices
 from ..applications.models import Application
 from ..audit.services import record
 from ..calls.models import Call
@@ -71,6 +72,7 @@ def appeal(actor, app: Application, reason: str) -> Appeal:
     record(
         actor, "appeal.filed", "appeal", item.id, after={"application": app.id, "decision_version": decision.version}
     )
+    notices.appeal_filed(item, app)
     return item
 
 
@@ -95,12 +97,38 @@ def answer_appeal(actor, item: Appeal, *, outcome: str, answer: str) -> Appeal:
         decision = lock(db.session.execute(select(Decision).filter_by(application_id=item.application_id)).scalar_one())
         if decision.status == DecisionStatus.DECIDED and decision.version == item.decision_version:
             reopen_for_appeal(actor, decision, app, locked=True)
+    notices.appeal_answered(item, app)
     return item
 
 
 def appeals_of(call: Call):
     return list(db.session.execute(select(Appeal, Application).join(Application, Application.id == Appeal.application_id)
                                    .where(Application.call_id == call.id).order_by(Appeal.id)).all())  # fmt: skip
+
+
+def upheld_outcomes(call: Call) -> dict[str, int]:
+    """What the upheld appeals actually changed, for the public results (one query): the
+    decision was taken again with another outcome (`changed`), with the same one (`same`), or
+    is still to be taken again (`open`)."""
+    from sqlalchemy.orm import aliased
+
+    from .models import DecisionVersion
+
+    appealed = aliased(DecisionVersion)
+    rows = db.session.execute(
+        select(appealed.outcome, Decision.outcome, Decision.version, Decision.status, Appeal.decision_version)
+        .join(Application, Application.id == Appeal.application_id)
+        .join(Decision, Decision.application_id == Appeal.application_id)
+        .join(appealed, (appealed.decision_id == Decision.id) & (appealed.version == Appeal.decision_version))
+        .where(Application.call_id == call.id, Appeal.status == AppealStatus.UPHELD)
+    ).all()
+    out = {"changed": 0, "same": 0, "open": 0}
+    for before, now, version, status, appealed_version in rows:
+        if status != DecisionStatus.DECIDED or version <= appealed_version:
+            out["open"] += 1
+        else:
+            out["changed" if now != before else "same"] += 1
+    return out
 
 
 def appeal_counts(appeals: list[Appeal]) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from .. import notices
 from ..applications import lifecycle as app_lifecycle
 from ..applications.models import Application
 from ..calls import lifecycle as call_lifecycle
@@ -51,4 +52,5 @@ def set_eligibility(actor, app: Application, *, eligible: bool, reason: str) -> 
     else:
         app_lifecycle.transition(app, target, actor, locked=True, reason=reason)
         app.eligibility_reason = reason
+        notices.eligibility_result(app)  # the applicant is told, with the reason
     return app

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from ..core.lifecycle import Machine
 from ..extensions import db
@@ -35,7 +36,7 @@ ASSIGNMENT_LABELS = {
     A.PENDING: _l("waiting for your declaration"),
     A.DECLARED: _l("in progress"),
     A.CONFLICTED: _l("conflict of interest"),
-    A.SUBMITTED: _l("submitted"),
+    A.SUBMITTED: lazy_pgettext("review", "submitted"),
 }
 assignment_machine = Machine(
     "assignment",

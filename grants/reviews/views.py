@@ -26,7 +26,7 @@ bp = Blueprint("reviews", __name__)
 
 @bp.app_context_processor
 def _helpers():
-    from flask_babel import gettext
+    from flask_babel import gettext, pgettext
 
     labels = {
         "selected": gettext("selected for funding"), "not_eligible": gettext("not eligible"),
@@ -39,7 +39,7 @@ def _helpers():
         "incomplete": gettext("incomplete"), "divergent": gettext("divergent scores"),
         "award": gettext("award"), "reserve": gettext("reserve"), "reject": gettext("reject"),
         "pending": gettext("waiting for your declaration"), "declared": gettext("in progress"),
-        "conflicted": gettext("conflict of interest"), "submitted": gettext("submitted"),
+        "conflicted": gettext("conflict of interest"), "submitted": pgettext("review", "submitted"),
         "upheld": gettext("upheld"), "dismissed": gettext("dismissed"), "filed": gettext("waiting for the answer"),
         "override_award": gettext("awarded by a justified decision"),
         "override_reject": gettext("rejected by a justified decision"),
@@ -450,6 +450,7 @@ def public_results(call_id: int):
     counts = appeal_services.appeal_counts([item for item, _app in appeal_services.appeals_of(call)])
     rows = decisions.public_results(call)
     return render_template("reviews/public_results.html", call=call, rows=rows, appeal_counts=counts,
+                           upheld=appeal_services.upheld_outcomes(call) if counts["upheld"] else None,
                            figures=decisions.result_figures(rows))  # fmt: skip
 
 

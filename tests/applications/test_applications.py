@@ -65,8 +65,9 @@ def test_submission_freezes_a_canonical_snapshot_and_emails_the_receipt(app, rea
     assert hashlib.sha256(submission.snapshot.encode()).hexdigest() == submission.sha256
     assert submission.snapshot == services.canonical(services.snapshot(ready.app))
     assert '"budget_lines"' in submission.snapshot and "Таза Арал" in submission.snapshot  # UTF-8, not escaped
-    [receipt] = [m for m in read_outbox(app) if "SG-2027-1-0001" in m["Subject"]]
-    assert receipt["To"] == "lead@example.kz"
+    mails = {m["To"]: m for m in read_outbox(app) if "SG-2027-1-0001" in m["Subject"]}
+    assert set(mails) == {"lead@example.kz", "partner@example.kz"}  # the receipt, and the partner told
+    receipt = mails["lead@example.kz"]
     assert submission.sha256 in receipt.get_body(preferencelist=("plain",)).get_content()
     with pytest.raises(Conflict):
         services.save(ready.lead_user, ready.app, {"title": "After"}, version=ready.app.version)

@@ -75,7 +75,7 @@ def test_manager_publishes_and_a_phone_visitor_finds_it_in_kazakh(browser, site)
     assert phone.locator("html").get_attribute("lang") == "kk"
     listing = phone.inner_text("main")
     assert "Арал өңірінің таза өзендері" in listing
-    assert deadline.strftime("18:00") + " Астана уақыты (UTC+5)" in listing
+    assert "Астана уақытымен " + deadline.strftime("18:00") + " (UTC+5)" in listing
     assert phone.evaluate("document.documentElement.scrollWidth") <= 400
     phone.click("text=Арал өңірінің таза өзендері")
     assert "30 %" in phone.inner_text("main") and "40 %" in phone.inner_text("main")

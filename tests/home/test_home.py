@@ -151,7 +151,7 @@ def test_the_lead_sees_drafts_with_days_left_missing_sections_and_waiting_partne
         assert "Сізді не күтіп тұр" in text
         assert "34 күн қалды" in text  # OPEN-1 closes in 34 days
         assert "8 бөлімнің 6 бөлімін толтыру керек" in text  # title and summary are in; 6 sections to go
-        assert "Астана уақыты (UTC+5)" in text
+        assert "Астана уақытымен" in text
         assert "Серіктестердің растауы күтілуде" in text and "Семей Жасыл" in text
         assert "Тапсырылған, бағалануда" in text
         assert "Таза су" in text
@@ -159,7 +159,7 @@ def test_the_lead_sees_drafts_with_days_left_missing_sections_and_waiting_partne
         assert "Что вас ждёт" in text
         assert "осталось 34 дня" in text
         assert "Осталось заполнить разделов: 6 из 8" in text
-        assert "время Астаны (UTC+5)" in text
+        assert "по времени Астаны (UTC+5)" in text
         assert "Ждём подтверждения партнёров" in text and "Семей Жасыл" in text
         assert "Поданы, идёт оценка" in text
         assert "Чистая вода" in text

@@ -258,6 +258,14 @@ def test_an_upheld_appeal_reopens_the_decision_for_a_new_version(stage, client):
     second = client.post(f"/api/v1/applications/{target.id}/appeals",
                          json={"reason": "Повторно просим учесть письма поддержки акимата."}, headers=lead)  # fmt: skip
     assert second.status_code == 201 and second.json["decision_version"] == 2  # one appeal per decision version
+    # the public results say what the upheld appeal changed (issue 13: appeals that act)
+    from grants.reviews.appeals import upheld_outcomes
+
+    outcomes = upheld_outcomes(stage.call)
+    assert outcomes["open"] == 0 and outcomes["changed"] + outcomes["same"] == 1
+    client.get("/language/ru")
+    public = client.get(f"/calls/{stage.call.id}/results").get_data(as_text=True)
+    assert f"По удовлетворённым апелляциям: решение изменилось — {outcomes['changed']}" in public
 
 
 @POSTGRES_ONLY
