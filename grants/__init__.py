@@ -117,6 +117,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .questions.views import bp as questions_bp
 
     app.register_blueprint(questions_bp)  # public questions and answers per call
+    from .broadcasts.views import bp as broadcasts_bp
+
+    app.register_blueprint(broadcasts_bp)  # managers' messages to groups of people
 
     from . import errors
     from .organizations.reference import template_globals

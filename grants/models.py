@@ -13,6 +13,7 @@ from .applications.models import (  # noqa: F401  # noqa: F401
 )
 from .audit.models import AuditEvent  # noqa: F401
 from .awards.models import Award, Letter, Report, ReportFile, Tranche  # noqa: F401
+from .broadcasts.models import Broadcast  # noqa: F401
 from .calls.models import Call, CallRegion, Criterion, Theme  # noqa: F401
 from .channels.models import ChannelChoice, PhoneCode, PhoneNumber, TelegramCode, TelegramLink  # noqa: F401
 from .clarifications.models import Clarification, ClarificationFile, ClarificationReply  # noqa: F401

@@ -88,7 +88,7 @@ def eligibility_result(app) -> None:
         subject = _l("Your application did not pass the eligibility check")
         lines.append(_l("Reason: %(reason)s", reason=app.eligibility_reason or "—"))
     send(lead_people(app.consortium), "eligibility_result", subject=subject, lines=lines,
-         link=external_url("applications.show", app_id=app.id), about=("application", app.id))  # fmt: skip
+         link=external_url("reviews.eligibility_result", app_id=app.id), about=("application", app.id))  # fmt: skip
 
 
 def appeal_filed(item, app) -> None:
@@ -106,7 +106,8 @@ def appeal_answered(item, app) -> None:
     send(lead_people(app.consortium), "appeal_answered", about=("application", app.id),
          subject=_l("Answer to your appeal: %(title)s", title=app.title),
          lines=[outcome, _l("Answer: %(answer)s", answer=item.answer)],
-         link=external_url("reviews.result", app_id=app.id))  # fmt: skip
+         link=external_url("reviews.eligibility_result" if item.decision_version == 0 else "reviews.result",
+                           app_id=app.id))  # fmt: skip
 
 
 def report_submitted(report, award) -> None:

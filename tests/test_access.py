@@ -305,6 +305,8 @@ ROUTES: dict[str, Route] = {
     # --- call questions and answers (asked by anyone signed in; pending ones are the managers' own) ---
     "questions.ask": Route(POST=SIGNED_IN_WRITE),
     "questions.manage": Route(GET=MANAGERS),
+    # --- broadcasts (managers' messages to a segment) ---
+    "broadcasts.index": Route(GET=MANAGERS, POST=MANAGER_WRITE),
     "questions.answer": Route(POST=MANAGER_WRITE, args={"question_id": "=1"}),
     "questions.reject": Route(POST=MANAGER_WRITE, args={"question_id": "=1"}),
     # --- applications ---
@@ -344,6 +346,7 @@ ROUTES: dict[str, Route] = {
         GET=only("lead", "partner", "reviewer", "manager", "admin"), args={"file_id": "clarification_file"}
     ),
     "reviews.result": Route(GET=CONSORTIUM, POST=only("lead", status=ALLOWED) | {"partner": 403}),
+    "reviews.eligibility_result": Route(GET=CONSORTIUM, POST=only("lead", status=ALLOWED) | {"partner": ALLOWED}),
     # --- awards ---
     "awards.mine": Route(GET=SIGNED_IN),
     "awards.show": Route(GET=READERS, POST=only("lead", "manager", "admin", status=ALLOWED) | {"partner": 403}),
@@ -394,6 +397,10 @@ ROUTES: dict[str, Route] = {
     "api.publish_call_post": Route(POST=API_MANAGER_WRITE, args={"call_id": "draft_call"}),
     "api.create_subscription_post": Route(POST=api(ALLOWED, anonymous=ALLOWED)),
     "api.public_results_get": Route(GET=API_PUBLIC),
+    "api.send_broadcast_post": Route(
+        POST=API_MANAGER_WRITE,
+        body={"segment": "reviewers", "subject": {"ru": "Тема"}, "body": {"ru": "Текст"}, "client_token": "access"},
+    ),
     "api.ask_question_post": Route(POST=api(ALLOWED), body={"text": "Серіктес болуға бола ма?"}),
     "api.list_questions_get": Route(GET=API_PUBLIC),
     "api.answer_question_post": Route(POST=API_MANAGER_WRITE, args={"question_id": "=1"}, body={"text": {"ru": "Да."}}),

@@ -268,19 +268,10 @@ ELIGIBILITY_RESULT = {"type": "object", "properties": {
                   "screening")  # fmt: skip
 def eligibility_get(app_id: int):
     from ..applications import rules as application_rules
-    from ..audit.models import AuditEvent
 
     app, _found = application_rules.get_application_or_404(app_id, current_api_user())
-    screened = db.session.execute(
-        db.select(AuditEvent.action, AuditEvent.created_at)
-        .where(AuditEvent.object_type == "application", AuditEvent.object_id == app.id,
-               AuditEvent.action.in_(("application.eligible", "application.ineligible")))
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(1)
-    ).first()  # fmt: skip
-    if screened is None:
-        return jsonify({"eligible": None, "reason": None, "decided_at": None})
-    return jsonify({"eligible": screened.action == "application.eligible", "reason": app.eligibility_reason or None,
-                    "decided_at": screened.created_at.isoformat()})  # fmt: skip
+    eligible, reason, decided_at = eligibility_services.result(app)
+    return jsonify({"eligible": eligible, "reason": reason, "decided_at": decided_at and decided_at.isoformat()})
 
 
 REOPEN = Body({"type": "object", "required": ["reason"], "properties": {"reason": text(2000, minLength=1)}})

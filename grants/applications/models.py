@@ -68,6 +68,8 @@ class Application(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     eligibility_reason: Mapped[str | None] = mapped_column(Text)
+    # when eligibility was last decided (the window for appealing an ineligibility runs from it)
+    eligibility_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     call = relationship("Call", lazy="joined")
     consortium = relationship("Consortium", lazy="joined")

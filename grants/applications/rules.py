@@ -66,6 +66,11 @@ def can_withdraw(found: Access | None, app: Application) -> bool:
     )  # fmt: skip
 
 
+def can_read_eligibility(found: Access | None, app: Application) -> bool:
+    """The consortium reads the eligibility result (and may appeal an ineligibility) once screened."""
+    return bool(found and found.member and app.status in (lifecycle.Status.ELIGIBLE, lifecycle.Status.INELIGIBLE))
+
+
 def can_read_result(found: Access | None, app: Application) -> bool:
     """The consortium reads the decision and its scores once the application is decided."""
     return bool(found and found.member and lifecycle.is_decided(app))

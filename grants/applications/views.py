@@ -23,7 +23,8 @@ bp = Blueprint("applications", __name__)
 def _helpers():
     return {"app_status": lifecycle.label, "SECTIONS": SECTIONS, "access_action": _access_action,
             "app_editable": lifecycle.is_editable, "app_can_edit": rules.can_edit, "app_can_submit": rules.can_submit,
-            "app_can_withdraw": rules.can_withdraw, "app_can_read_result": rules.can_read_result}  # fmt: skip
+            "app_can_withdraw": rules.can_withdraw, "app_can_read_result": rules.can_read_result,
+            "app_can_read_eligibility": rules.can_read_eligibility}  # fmt: skip
 
 
 def _access_action(action: str) -> str:

@@ -94,9 +94,13 @@ def _loose_word(word: str) -> str:
     """One folded word as loose Latin (only ASCII letters and digits)."""
     latin = translit(word).translate(_LATIN_MARKS)
     latin = "".join(c for c in unicodedata.normalize("NFKD", latin) if not unicodedata.combining(c))
-    for variant, canonical in _VARIANTS:
-        latin = latin.replace(variant, canonical)
-    latin = _DOUBLED.sub(r"\1", latin)
+    while True:  # until nothing changes: one variant may make another ("qh" → "kh" → "h")
+        before = latin
+        for variant, canonical in _VARIANTS:
+            latin = latin.replace(variant, canonical)
+        latin = _DOUBLED.sub(r"\1", latin)
+        if latin == before:
+            break
     return "".join(c for c in latin if c.isascii() and c.isalnum())
 
 

@@ -20,9 +20,28 @@ from . import lifecycle
 from .lifecycle import AppealStatus, DecisionStatus, lock
 from .models import Appeal, Decision
 
+ELIGIBILITY = 0  # the "decision version" of an appeal against the eligibility result
+
 
 def appeal_deadline(call: Call, decision: Decision):
     return decision.decided_at + timedelta(days=call.appeal_days)
+
+
+def eligibility_appeal_deadline(app: Application):
+    """The end of the window for appealing an ineligibility (the call's appeal days from the
+    screening), or None when the application is not ineligible."""
+    from ..applications import lifecycle as app_lifecycle
+    from .eligibility import result
+
+    eligible, _reason, decided_at = result(app)
+    if app.status != app_lifecycle.Status.INELIGIBLE or eligible is not False:
+        return None
+    return decided_at + timedelta(days=app.call.appeal_days)
+
+
+def eligibility_appeal(app_id: int) -> Appeal | None:
+    return db.session.execute(select(Appeal).filter_by(application_id=app_id, decision_version=ELIGIBILITY)
+                              ).scalar_one_or_none()  # fmt: skip
 
 
 def _when(moment) -> str:
@@ -56,6 +75,8 @@ def appeal(actor, app: Application, reason: str) -> Appeal:
         raise ValidationFailed(_("Explain the reason for the appeal (at least 20 characters)."),
                                fields={"reason": [_("Too short.")]})  # fmt: skip
     lock(app)
+    if (deadline := eligibility_appeal_deadline(app)) is not None:
+        return _appeal_ineligibility(actor, app, reason, deadline)
     decision = db.session.execute(select(Decision).filter_by(application_id=app.id)
                                   .execution_options(populate_existing=True)).scalar_one_or_none()  # fmt: skip
     if decision is None or decision.status != DecisionStatus.DECIDED:
@@ -72,6 +93,21 @@ def appeal(actor, app: Application, reason: str) -> Appeal:
     record(
         actor, "appeal.filed", "appeal", item.id, after={"application": app.id, "decision_version": decision.version}
     )
+    notices.appeal_filed(item, app)
+    return item
+
+
+def _appeal_ineligibility(actor, app: Application, reason: str, deadline) -> Appeal:
+    """An applicant declared ineligible appeals the screening once, within the call's window."""
+    if clock.now() > deadline:
+        raise Conflict(_("The time for appeals ended on %(when)s.", when=_when(deadline)), code="appeal_closed")
+    if eligibility_appeal(app.id) is not None:
+        raise Conflict(_("This application has already been appealed."), code="already_appealed")
+    item = Appeal(application_id=app.id, decision_version=ELIGIBILITY, reason=reason[:10000],
+                  created_by_id=actor.id, created_at=clock.now())  # fmt: skip
+    db.session.add(item)
+    db.session.flush()
+    record(actor, "appeal.filed", "appeal", item.id, after={"application": app.id, "against": "eligibility"})
     notices.appeal_filed(item, app)
     return item
 
@@ -93,7 +129,15 @@ def answer_appeal(actor, item: Appeal, *, outcome: str, answer: str) -> Appeal:
         raise Conflict(_("This appeal has already been answered."), code="already_answered")
     item.answer, item.answered_by_id, item.answered_at = answer.strip()[:10000], actor.id, clock.now()
     lifecycle.transition_appeal(item, str(outcome), actor, locked=True)
-    if outcome == AppealStatus.UPHELD:
+    if outcome == AppealStatus.UPHELD and item.decision_version == ELIGIBILITY:
+        from ..applications import lifecycle as app_lifecycle
+
+        lock(app)
+        if app.status == app_lifecycle.Status.INELIGIBLE:  # the application goes on to the review
+            app_lifecycle.transition(app, app_lifecycle.Status.ELIGIBLE, actor, locked=True,
+                                     reason=f"appeal {item.id} upheld")  # fmt: skip
+            app.eligibility_reason = item.answer
+    elif outcome == AppealStatus.UPHELD:
         decision = lock(db.session.execute(select(Decision).filter_by(application_id=item.application_id)).scalar_one())
         if decision.status == DecisionStatus.DECIDED and decision.version == item.decision_version:
             reopen_for_appeal(actor, decision, app, locked=True)

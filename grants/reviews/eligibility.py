@@ -9,11 +9,20 @@ from ..applications import lifecycle as app_lifecycle
 from ..applications.models import Application
 from ..calls import lifecycle as call_lifecycle
 from ..calls.models import Call
+from ..core import clock
 from ..core.db import transactional
 from ..core.errors import Conflict, ValidationFailed
 from .lifecycle import lock
 
 REVIEW_STAGE = (call_lifecycle.Status.CLOSED, call_lifecycle.Status.IN_REVIEW)
+
+
+def result(app: Application):
+    """(eligible, reason, decided_at) of the latest screening, or (None, None, None) before it."""
+    if app.eligibility_decided_at is None:
+        return None, None, None
+    eligible = app.status != app_lifecycle.Status.INELIGIBLE
+    return eligible, app.eligibility_reason or None, app.eligibility_decided_at
 
 
 def require_stage(call: Call, *stages) -> None:
@@ -46,6 +55,7 @@ def set_eligibility(actor, app: Application, *, eligible: bool, reason: str) -> 
         raise ValidationFailed(_("Give the reason why the application is not eligible."),
                                fields={"reason": [_("A reason is required.")]})  # fmt: skip
     lock(app)
+    app.eligibility_decided_at = clock.now()
     target = app_lifecycle.Status.ELIGIBLE if eligible else app_lifecycle.Status.INELIGIBLE
     if app.status == target:
         app.eligibility_reason = reason or app.eligibility_reason

@@ -110,6 +110,11 @@ def can_appeal(found, decision, appeal, deadline, now: datetime | None = None) -
                 and (now or clock.now()) <= deadline)  # fmt: skip
 
 
+def can_appeal_eligibility(found, appeal, deadline, now: datetime | None = None) -> bool:
+    """Acting for the lead, an ineligible application is appealed once, until the deadline."""
+    return bool(found and found.lead and deadline is not None and appeal is None and (now or clock.now()) <= deadline)
+
+
 def can_answer_appeal(user, appeal) -> bool:
     return bool(is_manager(user) and appeal.status == AppealStatus.FILED)
 

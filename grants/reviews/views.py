@@ -417,6 +417,37 @@ def result(app_id: int):
                            appeal_deadline=deadline), status  # fmt: skip
 
 
+@bp.route("/applications/<int:app_id>/eligibility", methods=["GET", "POST"])
+@login_required
+def eligibility_result(app_id: int):
+    """The applicant reads the eligibility result with its reason and may appeal an
+    ineligibility within the call's appeal window."""
+    from ..applications.rules import get_application_or_404
+    from . import eligibility as eligibility_services
+
+    app, found = get_application_or_404(app_id, current_user, "edit")
+    eligible, reason, decided_at = eligibility_services.result(app)
+    if eligible is None:
+        abort(404)  # not screened yet
+    status = 200
+    if request.method == "POST":
+        validate_csrf(request.form.get("csrf_token"))
+        try:
+            appeal_services.appeal(current_user, app, request.form.get("reason", ""))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            status = error.status
+        else:
+            flash(_("Your appeal has been sent. The programme will answer it."), "success")
+            return redirect(url_for("reviews.eligibility_result", app_id=app.id))
+    appeal = appeal_services.eligibility_appeal(app.id)
+    deadline = appeal_services.eligibility_appeal_deadline(app)
+    return render_template("reviews/eligibility.html", app=app, eligible=eligible, reason=reason, decided_at=decided_at,
+                           appeal=appeal, deadline=deadline,
+                           appeal_open=rules.can_appeal_eligibility(found, appeal, deadline)), status  # fmt: skip
+
+
 @bp.route("/manage/calls/<int:call_id>/appeals", methods=["GET", "POST"])
 @role_required(Role.MANAGER, Role.ADMIN)
 def appeals(call_id: int):
