@@ -83,8 +83,15 @@ def test_every_email_the_smtp_server_received_has_its_log_row_and_can_be_resent(
     page = client.get(f"/applications/{draft.id}").get_data(as_text=True)
     assert "Осы туралы жіберілген хабарлар" in page and receipt.subject in page
 
-    # an admin resends the receipt: the same message again, logged on the same row
+    # an admin finds the receipts in the log by their kind, and resends one: the same message
+    # again, logged on the same row
     admin = users("admin@example.kz", role="admin")
+    db.session.commit()
+    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)})
+    login(client, "admin@example.kz")
+    log = client.get("/admin/notifications?kind=application_receipt").get_data(as_text=True)
+    assert "<option selected>application_receipt</option>" in log and receipt.subject in log
+    assert "verify_email" in log  # offered in the filter, its rows not listed
     alerts.resend(admin, db.session.get(Notification, receipt.id))
     db.session.commit()
     again = inbox.wait_for(len(rows) + 1)[-1]

@@ -74,7 +74,9 @@ def notifications():
     kind = request.args.get("kind") or None
     status = request.args.get("status") or None
     query = db.select(Notification).order_by(Notification.id.desc())
-    if kind in KINDS:
+    # every kind in the log: the alert kinds and the messages rendered at their event (one query)
+    kinds = sorted(set(KINDS) | set(db.session.execute(db.select(Notification.kind).distinct()).scalars()))
+    if kind in kinds:
         query = query.where(Notification.kind == kind)
     if status in statuses:
         query = query.where(Notification.status == status)
@@ -82,7 +84,7 @@ def notifications():
         db.session.execute(db.select(Notification.status, db.func.count()).group_by(Notification.status)).all()
     )
     page = db.paginate(query, per_page=100, error_out=False)
-    return render_template("admin/notifications.html", page=page, kinds=list(KINDS), statuses=statuses, kind=kind,
+    return render_template("admin/notifications.html", page=page, kinds=kinds, statuses=statuses, kind=kind,
                            status=status, counts=counts, status_label=lifecycle.label,
                            can_resend=lambda note: rules.can_resend(current_user, note))  # fmt: skip
 
