@@ -37,6 +37,7 @@ compile: $(STAMP)
 i18n: $(STAMP)
 	$(BIN)/pybabel -q extract --ignore-dirs=".* .venv node_modules" -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python scripts/glossary_comments.py
 	$(BIN)/pybabel -q compile -d translations
 	$(BIN)/python -m grants.i18n_check translations
 

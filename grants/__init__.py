@@ -18,10 +18,18 @@ class GrantsFlask(Flask):
     commits once when the answer is a success (< 400) or rolls back as a whole otherwise."""
 
     def dispatch_request(self):
+        from werkzeug.exceptions import HTTPException
+
         from .core.db import begin_unit, end_unit, kept_on_refusal
+        from .core.errors import ServiceError
 
         begin_unit()
-        response = self.make_response(super().dispatch_request())
+        try:
+            response = self.make_response(super().dispatch_request())
+        except (ServiceError, HTTPException):  # a refusal raised (the API's way): kept if it asked so
+            if kept_on_refusal():
+                end_unit(success=True)
+            raise
         end_unit(success=response.status_code < 400 or kept_on_refusal())
         return response
 
@@ -120,6 +128,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .broadcasts.views import bp as broadcasts_bp
 
     app.register_blueprint(broadcasts_bp)  # managers' messages to groups of people
+    from .admin.users import bp as users_bp
+
+    app.register_blueprint(users_bp)  # users and roles (admin), and the email-change link
+    from .accounts.data_views import bp as personal_data_bp
+
+    app.register_blueprint(personal_data_bp)  # download my data, delete my account
 
     from . import errors
     from .organizations.reference import template_globals

@@ -82,7 +82,35 @@ def alerts_sweep():
     click.echo(f"{len(sweep())} re-queued")
 
 
+retention = AppGroup("retention", help="Personal data retention.")
+
+
+@retention.command("run")
+@click.option("--at", "at", default=None, help="The instant to judge from (ISO 8601, default now).")
+@click.option("--years", type=click.IntRange(min=1), default=None, help="Override RETENTION_YEARS.")
+@click.option("--dry-run", is_flag=True, help="Only list who would be anonymised; change nothing.")
+def retention_run(at, years, dry_run):
+    """Anonymise the people of unfunded applications RETENTION_YEARS after their call's decision
+    (Celery beat runs the same job every night)."""
+    from datetime import UTC, datetime
+
+    from .accounts.personal_data import run_retention
+
+    try:
+        moment = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2032-03-01T09:00+05:00", param_hint="--at") from None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    result = run_retention(moment, dry_run=dry_run, years=years)
+    for line in result.lines:
+        click.echo(line)
+    verb = "would be anonymised" if dry_run else "anonymised"
+    click.echo(f"{len(result.people)} people {verb} (decided before {result.cutoff.date().isoformat()})")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users)
+    app.cli.add_command(retention)
     app.cli.add_command(alerts)
     app.cli.add_command(seed_demo)

@@ -89,4 +89,7 @@ def from_environment(instance_path: Path) -> dict:
         "SMS_TOKEN": env("GRANTS_SMS_TOKEN") or None,
         "SMS_SENDER": env("GRANTS_SMS_SENDER") or "Grants",
         "SMS_DAILY_LIMIT": int(env("GRANTS_SMS_DAILY_LIMIT") or 500),  # verification SMS, site-wide, per 24 hours
+        # Personal data of unfunded applications' people is anonymised this many years after the call's
+        # decision (accounts.personal_data.run_retention; `flask --app grants retention run`).
+        "RETENTION_YEARS": int(env("GRANTS_RETENTION_YEARS") or 5),
     }

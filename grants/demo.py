@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .accounts import services as accounts
+from .accounts import two_factor
 from .accounts.models import Role, User
 from .applications.models import Application
 from .extensions import db
@@ -11,6 +12,12 @@ from .organizations.bin import complete_bin
 from .organizations.models import Organization
 
 PASSWORD = "demo-grants-2026"
+# The demo's managers and admins use two-factor login: these keys go into an authenticator app
+# (or `pyotp.TOTP(key).now()`); the README's demo table lists them.
+TOTP_SECRETS = {
+    "manager@demo.kz": "GRANTSDEMOMANAGERKEYAAAAAAAAAAAA",
+    "admin@demo.kz": "GRANTSDEMOADMINKEYAAAAAAAAAAAAAA",
+}
 
 PEOPLE = [
     ("manager@demo.kz", "Айгерим Нурланова", {Role.MANAGER}, "ru"),
@@ -30,6 +37,8 @@ def seed(only_if_empty: bool = True):
         users[email] = accounts.create_user(
             email=email, password=PASSWORD, name=name, roles=roles, verified=True, locale=locale
         )
+        if email in TOTP_SECRETS:  # managers and admins log in with a second factor (README)
+            two_factor.enable_with_known_secret(users[email], TOTP_SECRETS[email])
     aral = organizations.create(
         users["aral@demo.kz"],
         {
@@ -188,7 +197,8 @@ REVIEWERS = [("reviewer2@demo.kz", "Дина Абенова", "ru"), ("reviewer3
 
 
 def _seed_review(users) -> None:
-    """Two past calls: SG-2026-3 is in review (assignments waiting for reviewer@demo.kz),
+    """Two past calls: SG-2026-3 is in review (assignments waiting for reviewer@demo.kz; lead3@demo.kz's application
+    declared ineligible, with its appeal waiting for the manager),
     SG-2026-5 is decided (reviews, ranking, decisions, and an award in each state)."""
     from datetime import timedelta
 
@@ -197,6 +207,7 @@ def _seed_review(users) -> None:
     from .calls.models import Call
     from .consortia import services as consortia
     from .core import clock
+    from .reviews import appeals
     from .reviews import services as reviews
 
     manager = users["manager@demo.kz"]
@@ -240,7 +251,14 @@ def _seed_review(users) -> None:
                                                                            f"{title['ru']}: проект {n + 1}"))  # fmt: skip
                 applications.submit(lead, app)
         call = db.session.get(Call, call.id)
-        for app in db.session.execute(db.select(Application).filter_by(call_id=call.id)).scalars().all():
+        for n, app in enumerate(db.session.execute(db.select(Application).filter_by(call_id=call.id)
+                                                   .order_by(Application.id)).scalars().all()):  # fmt: skip
+            if not decided and n == 3:  # declared ineligible, its lead appeals within the window
+                reviews.set_eligibility(manager, app, eligible=False, reason="Ведущая организация не приложила "
+                                        "устав: по правилам конкурса он обязателен.")  # fmt: skip
+                appeals.appeal(teams[3][0], app, "Устав был загружен в профиль организации 3 ноября; "
+                               "прилагаем его повторно и просим пересмотреть решение.")  # fmt: skip
+                continue
             reviews.set_eligibility(manager, app, eligible=True, reason="Проверено")
         reviews.auto_assign(manager, call)
         if decided:

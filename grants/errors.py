@@ -33,13 +33,16 @@ def _is_api() -> bool:
 def handle_http(error: HTTPException):
     status = error.code or 500
     message = _messages().get(status) or error.description
+    # A 405 names the methods the URL allows (RFC 9110); werkzeug's own headers (Allow,
+    # Retry-After, WWW-Authenticate) are kept, its Content-Type is not.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     if _is_api():
         from .api.core import error_response
 
         codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                  415: "unsupported_media_type", 429: "rate_limited", 400: "bad_request"}  # fmt: skip
-        return error_response(status, codes.get(status, "error"), message)
-    return render_template("error.html", status=status, message=message), status
+        return (*error_response(status, codes.get(status, "error"), message), headers)
+    return render_template("error.html", status=status, message=message), status, headers
 
 
 def handle_csrf(error: CSRFError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -162,6 +163,42 @@ def language_name(code) -> str:
     return str(label) if label is not None else str(code)
 
 
+def quoted(name) -> str:
+    """A name in quotes, never doubled or nested the same way: kk/ru «Чистый Арал»; a name that
+    already has «» inside keeps them as inner „…“ (ОФ «Каспий» → «ОФ „Каспий“»); a name that is
+    wholly quoted already is not wrapped again; English “…”."""
+    text = str(name or "").strip()
+    if not text:
+        return ""
+    if _wholly_quoted(text):
+        text = text[1:-1].strip()
+    if current_locale() == "en":
+        return f"\u201c{text}\u201d"
+    return "«" + text.replace("«", "\u201e").replace("»", "\u201c") + "»"
+
+
+def _wholly_quoted(text: str) -> bool:
+    """«…» around the whole text (the first « closes at the very end)."""
+    if not (text.startswith("«") and text.endswith("»")):
+        return False
+    depth = 0
+    for i, char in enumerate(text):
+        depth += {"«": 1, "»": -1}.get(char, 0)
+        if depth == 0:
+            return i == len(text) - 1
+    return False
+
+
+# A day with its month and a year with its «г.»/«ж.» stay on one line (PDF table cells).
+_DAY_MONTH = re.compile(r"(?<![\d:.,])(\d{1,2}) (?=[^\W\d_])")
+_YEAR_MARK = re.compile(r"(\d{4}) (?=(?:г|ж)\.)")
+
+
+def nobreak(text) -> str:
+    """«15 декабря 2026 г.» → «15⍽декабря 2026⍽г.», kk «2026⍽ж. 15⍽желтоқсан» (no-break spaces)."""
+    return _YEAR_MARK.sub("\\1\u00a0", _DAY_MONTH.sub("\\1\u00a0", str(text)))
+
+
 def collation_key(text: str, locale: str | None = None) -> tuple:
     """Sort key in the alphabetical order of the display language (Kazakh ә after а, ғ after г, …)."""
     alphabet = ALPHABETS.get(locale or current_locale())
@@ -172,7 +209,10 @@ def collation_key(text: str, locale: str | None = None) -> tuple:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(datetime=format_datetime, date=format_date, money=format_money, number=format_number)
+    app.jinja_env.filters.update(
+        datetime=format_datetime, date=format_date, money=format_money, number=format_number, quoted=quoted,
+        nobreak=nobreak,
+    )
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES,
         LANGUAGE_NAMES=LANGUAGE_NAMES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import smtplib
 import uuid
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -42,7 +43,10 @@ def render(template: str, locale: str, to: str | None = None, **context) -> dict
         html = render_template(f"emails/{template}.html", **context)
         subject_line, _sep, body = text.partition("\n")
     body = f"{context['greeting']}\n\n{body.strip()}\n\n{context['signoff']}\n"
-    return {"subject": subject_line.removeprefix("Subject: ").strip(), "text": body, "html": html}
+    return {"subject": subject_line.removeprefix("Subject: ").strip(), "text": body, "html": html, "language": locale}
+
+
+UNFOLDED = policy.default.clone(max_line_length=998)
 
 
 def build(
@@ -53,10 +57,15 @@ def build(
     headers: dict | None = None,
     attachments: list[dict] | None = None,
     message_id: str | None = None,
+    language: str | None = None,
 ) -> EmailMessage:
     """`attachments`: [{"filename", "content_type", "data": bytes}]. `message_id` lets a retry
-    of the same notification carry the same Message-ID, so mail clients show it once."""
-    msg = EmailMessage()
+    of the same notification carry the same Message-ID, so mail clients show it once.
+
+    Headers are not folded (RFC 5322 allows 998 characters a line): folding a long Cyrillic
+    subject splits it into encoded words at a space, and mail readers drop that space when
+    they join the words again («оценки— через 2 дня»)."""
+    msg = EmailMessage(policy=UNFOLDED)
     msg["From"] = current_app.config["MAIL_SENDER"]
     msg["To"] = to
     msg["Subject"] = subject
@@ -70,6 +79,8 @@ def build(
     for item in attachments or []:
         maintype, _slash, subtype = item["content_type"].partition("/")
         msg.add_attachment(item["data"], maintype=maintype, subtype=subtype, filename=item["filename"])
+    if language:  # after the body: setting the content replaces Content-* headers
+        msg["Content-Language"] = language
     return msg
 
 
@@ -145,5 +156,5 @@ def deliver_logged(payload: dict, message_id: str) -> None:
     for item in payload.get("attachments") or []:
         data = absolute(item["path"]).read_bytes() if item.get("path") else base64.b64decode(item["data_base64"])
         attachments.append({"filename": item["filename"], "content_type": item["content_type"], "data": data})
-    message = {k: payload[k] for k in ("to", "subject", "text", "html", "headers") if k in payload}
+    message = {k: payload[k] for k in ("to", "subject", "text", "html", "headers", "language") if k in payload}
     deliver(message | {"attachments": attachments, "message_id": message_id})

@@ -30,7 +30,7 @@ def lead_people(consortium) -> list[tuple[str, str]]:
     from .accounts.models import User
     from .consortia.rules import lead_member_query
 
-    return _people(lead_member_query(User.email, User.locale, consortium=consortium))
+    return _people(lead_member_query(User.email, User.locale, consortium=consortium).where(User.disabled_at.is_(None)))
 
 
 def partner_people(consortium) -> list[tuple[str, str]]:

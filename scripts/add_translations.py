@@ -35,9 +35,10 @@ def main(path: str) -> int:
                 if isinstance(string, list):
                     string = tuple(string)
                 existing = catalog.get(msgid)
+                comments = list(existing.user_comments) if existing is not None else []  # glossary notes stay
                 if existing is not None:
                     catalog.delete(msgid)
-                catalog.add(key, string=string)
+                catalog.add(key, string=string, user_comments=comments)
             with po.open("wb") as fh:
                 write_po(fh, catalog, width=76, sort_output=True, include_lineno=False)
             with (po.with_suffix(".mo")).open("wb") as fh:

@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -268,9 +269,80 @@ PASSWORD = "correct-horse-42"
 
 
 def login(client, email: str, password: str = PASSWORD):
+    """Log in through the forms, the second factor too when the account has or needs one (managers
+    and admins): the code is computed like an authenticator app would, from the secret the setup
+    page shows or the one stored. Returns the redirect to the page asked for."""
     response = post_form(client, "/login", {"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    step = response.headers["Location"]
+    if step.endswith("/login/code"):
+        response = post_form(client, "/login/code", {"code": two_factor_code(client.application, email, password)})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    elif step.endswith("/login/setup"):
+        html = client.get("/login/setup").get_data(as_text=True)
+        secret = SECRET_RE.search(html).group(1).replace(" ", "")
+        response = post_form(client, "/login/setup", {"code": totp_now(secret)})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'id="recovery-codes"' in page, page[:2000]
+        target = re.search(r'<a class="button" href="([^"]+)"', page).group(1)
+        response = client.get("/login", query_string={"next": unescape(target)})  # signed in: redirects there
+        assert response.status_code == 302
     return response
+
+
+def api_login(client, email: str, password: str = PASSWORD):
+    """POST /api/v1/auth/token as a script would: with the TOTP code when the account has one, and for
+    a manager or admin who has none yet, after setting it up (as they would on the website first).
+    Returns the response (a refusal as it came, e.g. a wrong password)."""
+    from grants.accounts import services, two_factor
+    from grants.extensions import db
+
+    def ask(otp=None):
+        body = {"email": email, "password": password} | ({"otp": otp} if otp else {})
+        return client.post("/api/v1/auth/token", json=body)
+
+    response = ask()
+    code = ((response.json or {}).get("error") or {}).get("code") if response.is_json else None
+    if code == "two_factor_setup_required":
+        import pyotp
+
+        with client.application.app_context():
+            two_factor.enable_with_known_secret(services.find_by_email(email), pyotp.random_base32())
+            db.session.commit()
+        code = "otp_required"
+    if code == "otp_required":
+        response = ask(two_factor_code(client.application, email, password))
+    return response
+
+
+SECRET_RE = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<')
+
+
+def totp_now(secret: str, step_offset: int = 0) -> str:
+    """What an authenticator app shows now (the programme clock, which tests may move)."""
+    import pyotp
+
+    moment = clock.now() + timedelta(seconds=30 * step_offset)
+    return pyotp.TOTP(secret).at(moment)
+
+
+def two_factor_code(app, email: str, password: str = PASSWORD) -> str:
+    """A code the server will accept for `email` now: the current or next 30-second step if not used
+    yet (a code is never accepted twice), else a fresh recovery code."""
+    from grants.accounts import services, two_factor
+
+    with app.app_context():
+        user = services.find_by_email(email)
+        row = two_factor.of(user)
+        now = int(clock.now().timestamp()) // 30
+        for offset in (0, 1):
+            if now + offset > row.last_step:
+                return totp_now(row.secret, offset)
+        from grants.extensions import db
+
+        fresh = two_factor._new_recovery_codes(user)[0]  # as the person would, with a code from their app
+        db.session.commit()
+        return fresh
 
 
 def org_data(**overrides) -> dict:
@@ -383,7 +455,32 @@ def browser_login(context, base: str, email: str, password: str = PASSWORD):
     page.fill("#email", email)
     page.fill("#password", password)
     page.click("main button[type=submit]")
+    complete_two_factor(page, base, email, password)
     return page
+
+
+def complete_two_factor(page, base: str, email: str, password: str = PASSWORD) -> None:
+    """After the password step in a browser: set TOTP up from the secret the page shows, or enter
+    the current code (the secret read from the database of the app served at `base`)."""
+    if page.url.endswith("/login/setup"):
+        secret = page.inner_text("#totp-secret").replace(" ", "")
+        page.fill("#code", totp_now(secret))
+        page.click("main button[type=submit]")
+        page.click("main a.button")  # "I have saved the codes, continue"
+    elif page.url.endswith("/login/code") and base in SERVED:
+        page.fill("#code", two_factor_code(SERVED[base], email, password))
+        page.click("main button[type=submit]")
+    elif page.url.endswith("/login/code"):  # a server of the test's own (the demo): its printed keys
+        from grants.demo import TOTP_SECRETS
+
+        for offset in (0, 1):  # this step's code, or the next one if it was just used
+            page.fill("#code", totp_now(TOTP_SECRETS[email], offset))
+            page.click("main button[type=submit]")
+            if not page.url.endswith("/login/code"):
+                break
+
+
+SERVED: dict = {}  # base URL -> the app a live server serves (the login helpers read its database)
 
 
 @pytest.fixture
@@ -398,7 +495,9 @@ def live_server():
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         servers.append((server, thread))
-        return f"http://127.0.0.1:{server.server_port}"
+        base = f"http://127.0.0.1:{server.server_port}"
+        SERVED[base] = app
+        return base
 
     yield start
     for server, thread in servers:

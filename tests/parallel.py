@@ -82,7 +82,7 @@ def api_token(app, user) -> str:
     from grants.extensions import db
 
     with app.app_context():
-        token, _expires = issue_api_token(db.session.merge(user))
+        token, _expires = issue_api_token(db.session.merge(user), second_factor=True)
         db.session.commit()
     return token
 
@@ -94,17 +94,25 @@ def browser_session(base: str, email: str, path: str) -> tuple[str, str]:
     import urllib.parse
     import urllib.request
 
-    from conftest import PASSWORD
+    from conftest import PASSWORD, SECRET_RE, SERVED, totp_now, two_factor_code
 
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 
-    def token_of(url: str) -> str:
-        html = opener.open(base + url).read().decode()
+    def token_in(html: str) -> str:
         match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', html)
         return match.group(1) or match.group(2)
 
+    def token_of(url: str) -> str:
+        return token_in(opener.open(base + url).read().decode())
+
     form = urllib.parse.urlencode({"csrf_token": token_of("/login"), "email": email, "password": PASSWORD}).encode()
-    opener.open(base + "/login", data=form)
+    answer = opener.open(base + "/login", data=form)
+    landed, html = answer.geturl(), answer.read().decode()
+    if landed.endswith(("/login/code", "/login/setup")):  # the second factor (managers and admins)
+        match = SECRET_RE.search(html)
+        code = totp_now(match.group(1).replace(" ", "")) if match else two_factor_code(SERVED[base], email)
+        step = urllib.parse.urlencode({"csrf_token": token_in(html), "code": code}).encode()
+        opener.open(landed, data=step)
     csrf = token_of(path)
     return "; ".join(f"{c.name}={c.value}" for c in jar), csrf

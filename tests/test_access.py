@@ -271,6 +271,17 @@ ROUTES: dict[str, Route] = {
     "accounts.language": Route(GET=page(302, anonymous=302), args={"code": "=ru"}),
     "accounts.account": Route(GET=SIGNED_IN, POST=SIGNED_IN_WRITE),
     "accounts.change_password": Route(POST=SIGNED_IN_WRITE),
+    # the second login step: without a password given in this browser, back to the log-in page
+    "accounts.login_code": Route(GET=page(302, anonymous=302), POST=PUBLIC_FORM),
+    "accounts.login_setup": Route(GET=page(302, anonymous=302), POST=PUBLIC_FORM),
+    "accounts.end_one_session": Route(POST=SIGNED_IN_WRITE, args={"session_id": "=1"}),
+    "accounts.end_others": Route(POST=SIGNED_IN_WRITE),
+    "accounts.two_factor_enable": Route(POST=SIGNED_IN_WRITE),
+    "accounts.two_factor_disable": Route(POST=SIGNED_IN_WRITE),
+    "accounts.recovery_codes": Route(POST=SIGNED_IN_WRITE),
+    # the person's own data: download it, delete the account (every signed-in person, for themselves)
+    "personal_data.export": Route(GET=SIGNED_IN),
+    "personal_data.delete": Route(GET=SIGNED_IN, POST=SIGNED_IN_WRITE),
     # --- Telegram and SMS channels (the webhook is public, but a wrong secret answers 404) ---
     "channels.channels": Route(GET=SIGNED_IN),
     "channels.telegram_code": Route(POST=SIGNED_IN_WRITE),
@@ -318,7 +329,9 @@ ROUTES: dict[str, Route] = {
     "applications.check": Route(GET=CONSORTIUM, POST=LEAD_WRITE | {"partner": 403}, args=DRAFT_APP),
     "applications.upload": Route(POST=CONSORTIUM_WRITE, args=DRAFT_APP),
     "applications.delete_attachment": Route(POST=CONSORTIUM_WRITE, args=DRAFT_APP),
-    "applications.attachment": Route(GET=only("lead", "partner", "manager", "admin")),
+    # POST: a sealed application's file, its opening reason posted again.
+    "applications.attachment": Route(GET=only("lead", "partner", "manager", "admin"),
+                                     POST=only("lead", "partner", "manager", "admin", status=ALLOWED)),
     "applications.withdraw": Route(POST=LEAD_WRITE | {"partner": 403}),
     "applications.access_log": Route(GET=CONSORTIUM),
     "applications.application_pdf": Route(GET=READERS, POST=READERS_WRITE),
@@ -360,14 +373,30 @@ ROUTES: dict[str, Route] = {
     "admin.outbox_message": Route(GET=ADMINS),
     "admin.notifications": Route(GET=ADMINS),
     "admin.resend": Route(POST=ADMIN_WRITE),
+    # users and roles (user 1: the stranger); the email-change link is opened by anyone who has it
+    "users.index": Route(GET=ADMINS),
+    "users.show": Route(GET=ADMINS, args={"user_id": "=1"}),
+    "users.roles": Route(POST=ADMIN_WRITE, args={"user_id": "=1"}),
+    "users.disable": Route(POST=ADMIN_WRITE, args={"user_id": "=1"}),
+    "users.enable": Route(POST=ADMIN_WRITE, args={"user_id": "=1"}),
+    "users.change_email": Route(POST=ADMIN_WRITE, args={"user_id": "=1"}),
+    "users.reset_two_factor": Route(POST=ADMIN_WRITE, args={"user_id": "=1"}),
+    "users.confirm_email": Route(GET=page(TOKEN_PROBLEM, anonymous=TOKEN_PROBLEM), POST=PUBLIC_FORM),
     # --- API: accounts ---
     "api.openapi_get": Route(GET=API_PUBLIC),
     "api.token_post": Route(POST=api(ALLOWED, anonymous=ALLOWED)),
     "api.revoke_token_delete": Route(DELETE=api(ALLOWED)),
     "api.create_user_post": Route(POST=api(ALLOWED, anonymous=ALLOWED)),
     "api.me_get": Route(GET=API_SIGNED_IN),
+    "api.export_me_get": Route(GET=API_SIGNED_IN),
+    "api.delete_me_delete": Route(DELETE=api(ALLOWED), body={"password": "not-the-password"}),
     "api.get_channels_get": Route(GET=API_SIGNED_IN),
     "api.put_channels_put": Route(PUT=api(ALLOWED), body={"choices": {"review_due": ["email"]}}),
+    "api.list_users_get": Route(GET=only("admin", kind=api)),
+    "api.get_user_get": Route(GET=only("admin", kind=api), args={"user_id": "=1"}),
+    "api.update_user_patch": Route(
+        PATCH=only("admin", status=ALLOWED, kind=api), args={"user_id": "=1"}, body={"disabled": False}
+    ),
     # --- API: organizations and consortia ---
     "api.list_organizations_get": Route(GET=API_SIGNED_IN),
     "api.create_organization_post": Route(POST=api(ALLOWED)),
@@ -509,7 +538,9 @@ def signed_in(app, role: str):
 def api_headers(app, role: str) -> dict:
     if role == "anonymous":
         return {}
-    response = app.test_client().post("/api/v1/auth/token", json={"email": email(role), "password": PASSWORD})
+    from conftest import api_login
+
+    response = api_login(app.test_client(), email(role), PASSWORD)
     assert response.status_code == 201, response.json
     return {"Authorization": f"Bearer {response.json['token']}"}
 

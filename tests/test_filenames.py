@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, call_data, login, org_data, post_form
+from conftest import PASSWORD, api_login, call_data, login, org_data, post_form
 from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 
@@ -176,7 +176,7 @@ def test_names_uploaded_through_the_web_form_are_shown_and_sent_back(scene, clie
 
 
 def test_names_uploaded_through_the_api_are_kept(scene, client):
-    token = client.post("/api/v1/auth/token", json={"email": "lead@example.kz", "password": PASSWORD}).json["token"]
+    token = api_login(client, "lead@example.kz", PASSWORD).json["token"]
     headers = {"Authorization": f"Bearer {token}"}
     for name in (USTAV, ZHARGY):
         response = client.post(f"/api/v1/applications/{scene.app.id}/attachments", headers=headers,

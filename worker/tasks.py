@@ -11,6 +11,8 @@ from celery.schedules import crontab
 BEAT_SCHEDULE = {
     "alerts-scan": {"task": "grants.alerts_scan", "schedule": crontab(minute="*/15")},
     "alerts-sweep": {"task": "grants.alerts_sweep", "schedule": crontab(minute="7,37")},
+    "retention-run": {"task": "grants.retention_run", "schedule": crontab(hour="2", minute="43")},
+    "sessions-purge": {"task": "grants.sessions_purge", "schedule": crontab(minute="23")},
 }
 
 
@@ -126,3 +128,20 @@ def ping(value: str) -> str:
         client.lpush(key, value)
         client.expire(key, 300)
     return value
+
+
+@shared_task(name="grants.retention_run")
+def retention_run() -> int:
+    """Anonymise the people of unfunded applications past RETENTION_YEARS (see the CLI command)."""
+    from grants.accounts.personal_data import run_retention
+
+    return len(run_retention().people)
+
+
+@shared_task(name="grants.sessions_purge")
+def sessions_purge() -> int:
+    """Delete sign-ins past their absolute end or idle too long (they are refused on use anyway)."""
+    from grants.core.db import transactional
+    from grants.security import purge_expired_sessions
+
+    return transactional(purge_expired_sessions)()

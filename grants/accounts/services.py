@@ -4,8 +4,6 @@ Every write and rule about accounts lives here; views and the API only call it."
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -15,15 +13,16 @@ from flask_babel import gettext as _
 
 from .. import mail
 from ..audit.services import record
-from ..core.db import transactional, utcnow
+from ..core.db import locked_get, transactional, utcnow
 from ..core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from ..core.urls import external_url
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..security import new_token, token_hash
+from . import passwords
 from .models import AccountToken, ApiToken, Role, TokenPurpose, User, UserSession
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 VERIFY_TTL = timedelta(hours=48)
 RESET_TTL = timedelta(hours=1)
 _HASHERS = {
@@ -36,12 +35,6 @@ _DUMMY = {name: hasher.hash("not-a-real-password") for name, hasher in _HASHERS.
 
 def _profile() -> str:
     return current_app.config.get("PASSWORD_HASHING", "default")
-
-
-@cache
-def _common_passwords() -> frozenset[str]:
-    path = Path(__file__).with_name("common_passwords.txt")
-    return frozenset(line.strip().lower() for line in path.read_text().splitlines() if line.strip())
 
 
 def normalize_email(email: str) -> str:
@@ -57,18 +50,32 @@ def check_email(email: str) -> str:
         ) from None
 
 
-def password_problems(password: str, email: str = "") -> list[str]:
-    problems = []
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        problems.append(_("The password must be at least %(n)d characters long.", n=MIN_PASSWORD_LENGTH))
-    lowered = (password or "").lower()
-    if lowered in _common_passwords() or (email and lowered == normalize_email(email)):
-        problems.append(_("This password is too common and easy to guess. Please choose another."))
-    return problems
+def _organization_names(user: User) -> list[str]:
+    from ..organizations.models import Membership, Organization
+
+    return list(
+        db.session.scalars(
+            db.select(Organization.name).join(Membership, Membership.organization_id == Organization.id)
+            .where(Membership.user_id == user.id)
+        )
+    )  # fmt: skip
 
 
-def _check_password(password: str, email: str = "", field: str = "password") -> None:
-    problems = password_problems(password, email)
+def password_problems(password: str, email: str = "", *, name: str = "", user: User | None = None) -> list[str]:
+    """The one password rule (accounts.passwords), judged with the person's own words: their
+    email, name and (for an existing account) their organizations' names."""
+    words = passwords.personal_words(
+        email=email or (user.email if user else ""),
+        name=name or (user.name if user else ""),
+        organizations=_organization_names(user) if user is not None else (),
+    )
+    return passwords.problems(password, words=words)
+
+
+def _check_password(
+    password: str, email: str = "", field: str = "password", *, name: str = "", user: User | None = None
+) -> None:
+    problems = password_problems(password, email, name=name, user=user)
     if problems:
         raise ValidationFailed(problems[0], fields={field: problems})
 
@@ -109,8 +116,11 @@ def _send_verification(user: User) -> None:
 
 
 @transactional
-def register(*, email: str, name: str, password: str, locale: str) -> User:
-    """A new applicant account; unusable until the emailed link (48 h) is followed."""
+def register(*, email: str, name: str, password: str, locale: str) -> str:
+    """A new applicant account, unusable until the emailed link (48 h) is followed; returns the
+    address written to. An address that already has an account gets the same answer (so nobody
+    learns which addresses have accounts, ASVS V6.3.8): its owner is emailed instead that someone
+    tried to register with it, with a way to reset the password."""
     email = check_email(email)
     name = (name or "").strip()
     errors: dict[str, list[str]] = {}
@@ -118,23 +128,39 @@ def register(*, email: str, name: str, password: str, locale: str) -> User:
         errors["name"] = [_("Please enter your name.")]
     if locale not in LANGUAGES:
         errors["locale"] = [_("Choose one of: Kazakh, Russian, English.")]
-    problems = password_problems(password, email)
+    problems = password_problems(password, email, name=name)
     if problems:
         errors["password"] = problems
-    if find_by_email(email):
-        errors["email"] = [_("An account with this email already exists. Log in or reset your password.")]
     if errors:
-        first = next(iter(errors.values()))[0]
-        raise (Conflict if list(errors) == ["email"] else ValidationFailed)(
-            first, fields=errors, code="email_taken" if list(errors) == ["email"] else None
-        )
-    user = User(email=email, name=name[:200], password_hash=hash_password(password), locale=locale)
+        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
+    password_hash = hash_password(password)  # also for a taken address: the same work, the same time
+    owner = find_by_email(email)
+    if owner is not None:
+        owner = locked_get(User, owner.id)  # two attempts at once: one notice
+        if owner.is_active and not _told_of_an_attempt_today(owner):
+            link = external_url("accounts.forgot_password")
+            mail.send(owner.email, "registration_attempt", owner.locale, user=owner, link=link)
+        record(None, "user.registration_attempted", "user", owner.id)
+        return email
+    user = User(email=email, name=name[:200], password_hash=password_hash, locale=locale)
     user.roles = {Role.APPLICANT}
     db.session.add(user)
     db.session.flush()
     record(user, "user.registered", "user", user.id, after={"email": email, "locale": locale})
     _send_verification(user)
-    return user
+    return email
+
+
+def _told_of_an_attempt_today(owner: User) -> bool:
+    """At most one "someone tried to register with your address" a day, whoever sends the attempts
+    and from however many addresses (the per-IP limit alone would let a botnet flood one inbox)."""
+    from ..audit.models import AuditEvent
+
+    since = utcnow() - timedelta(days=1)  # the audit log's own time
+    query = db.select(AuditEvent.id).where(AuditEvent.action == "user.registration_attempted",
+                                           AuditEvent.object_type == "user", AuditEvent.object_id == owner.id,
+                                           AuditEvent.created_at > since).limit(1)  # fmt: skip
+    return db.session.execute(query).first() is not None
 
 
 def _use_token(token: str, purpose: TokenPurpose, *, consume: bool = True) -> AccountToken:
@@ -214,19 +240,37 @@ def _end_all_sessions(user: User) -> None:
     )
 
 
+def _void_account_tokens(user: User) -> None:
+    """Every emailed link of the user still open (password reset, email verification) stops
+    working: a new password makes older links useless to whoever may have them (ASVS V6.4.x)."""
+    now = utcnow()
+    db.session.execute(
+        db.update(AccountToken)
+        .where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose.in_([TokenPurpose.RESET_PASSWORD, TokenPurpose.VERIFY_EMAIL]),
+            AccountToken.used_at.is_(None),
+            AccountToken.expires_at > now,
+        )
+        .values(expires_at=now - timedelta(seconds=1))  # "expired: ask for a new one", even on a frozen clock
+        .execution_options(synchronize_session=False)
+    )
+
+
 @transactional
 def reset_password(token: str, password: str) -> User:
     row = db.session.execute(
         db.select(AccountToken).filter_by(token_hash=token_hash(token or ""), purpose=TokenPurpose.RESET_PASSWORD)
     ).scalar_one_or_none()
     if row is not None:
-        _check_password(password, row.user.email)
+        _check_password(password, user=row.user)
     row = _use_token(token, TokenPurpose.RESET_PASSWORD)
     user = row.user
     user.password_hash = hash_password(password)
     if user.email_verified_at is None:  # the link proves the address too
         user.email_verified_at = utcnow()
     _end_all_sessions(user)
+    _void_account_tokens(user)
     record(user, "user.password_reset", "user", user.id)
     return user
 
@@ -237,9 +281,10 @@ def change_password(user: User, *, current: str, new: str) -> None:
     this browser in again), so a stolen cookie stops working."""
     if not password_matches(user, current):
         raise ValidationFailed(_("The current password is wrong."), fields={"current": [_("Wrong password.")]})
-    _check_password(new, user.email, field="new")
+    _check_password(new, field="new", user=user)
     user.password_hash = hash_password(new)
     _end_all_sessions(user)
+    _void_account_tokens(user)
     record(user, "user.password_changed", "user", user.id)
 
 
@@ -267,7 +312,7 @@ def set_locale(user: User, locale: str) -> None:
 def create_user(*, email: str, password: str, name: str, roles, verified: bool, locale: str = "ru") -> User:
     """For set-up (CLI, demo data): any role, optionally verified."""
     email = check_email(email)
-    _check_password(password, email)
+    _check_password(password, email, name=name)
     if find_by_email(email):
         raise Conflict(_("An account with this email already exists. Log in or reset your password."))
     user = User(email=email, name=name or email.split("@")[0], password_hash=hash_password(password), locale=locale)
@@ -281,19 +326,26 @@ def create_user(*, email: str, password: str, name: str, roles, verified: bool, 
 
 
 @transactional
-def issue_api_token(user: User) -> tuple[str, datetime]:
+def issue_api_token(user: User, *, second_factor: bool = False) -> tuple[str, datetime]:
+    """A bearer token; `second_factor` when the person also gave a TOTP code for it."""
     token, hashed = new_token()
     expires = utcnow() + current_app.config["API_TOKEN_LIFETIME"]
-    db.session.add(ApiToken(token_hash=hashed, user_id=user.id, expires_at=expires))
+    db.session.add(ApiToken(token_hash=hashed, user_id=user.id, expires_at=expires, second_factor=second_factor))
+    user.last_login_at = utcnow()  # a script's sign-in counts too (the retention job reads it)
     record(user, "api_token.issued", "user", user.id)
     return token, expires
 
 
-def user_for_api_token(token: str) -> User | None:
+def api_token_row(token: str) -> ApiToken | None:
     row = db.session.execute(db.select(ApiToken).filter_by(token_hash=token_hash(token))).scalar_one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at < utcnow():
         return None
-    return row.user
+    return row
+
+
+def user_for_api_token(token: str) -> User | None:
+    row = api_token_row(token)
+    return row.user if row is not None else None
 
 
 @transactional

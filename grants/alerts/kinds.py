@@ -284,7 +284,7 @@ def _assigned_reviewer(obj: DueObject, prefix: str) -> dict[str, str]:
 
     query = (
         select(User.email, User.locale).join(Assignment, Assignment.reviewer_id == User.id)
-        .where(Assignment.id == obj.object_id, unclaimed_prefix_filter(User.email, prefix))
+        .where(Assignment.id == obj.object_id, User.disabled_at.is_(None), unclaimed_prefix_filter(User.email, prefix))
     )  # fmt: skip
     return dict(db.session.execute(query).all())
 
@@ -368,7 +368,9 @@ def _grantees(obj: DueObject, prefix: str) -> dict[str, str]:
     if award is None:
         return {}
     if obj.object_type == "award_report":
-        query = lead_member_query(User.email, User.locale, consortium=award.application.consortium)
+        query = lead_member_query(User.email, User.locale, consortium=award.application.consortium).where(
+            User.disabled_at.is_(None)
+        )
     else:
         query = select(User.email, User.locale).where(User.roles_text.like("%manager%"), User.disabled_at.is_(None))
     return dict(db.session.execute(query.where(unclaimed_prefix_filter(User.email, prefix))).all())

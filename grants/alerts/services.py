@@ -6,7 +6,7 @@ import smtplib
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import mail
 from ..calls import rules as call_rules
@@ -99,6 +99,13 @@ def short_texts(note: Notification) -> tuple[str, str] | None:
     return f"{text}\n{link}".strip(), sms_text
 
 
+def _account_disabled(email: str) -> bool:
+    from ..accounts.models import User
+
+    query = select(User.id).where(func.lower(User.email) == email.lower(), User.disabled_at.is_not(None))
+    return db.session.execute(query).first() is not None
+
+
 def _prepare(note: Notification):
     """The delivery of the note on its channel (a function to call), or the reason (a string) it
     no longer applies. The person's current choices decide: a channel turned off or unlinked
@@ -107,6 +114,8 @@ def _prepare(note: Notification):
 
     if note.payload is not None:  # a message rendered when its event happened: sent as it was logged
         return lambda: mail.deliver_logged(note.payload, f"<notification-{note.id}@grants.local>")
+    if _account_disabled(note.recipient):  # disabled after the alert was claimed: it stops too
+        return "the account is disabled"
     person = delivery_channels(note.kind, [note.recipient]).get(note.recipient.lower())
     if note.channel == "email":
         if person is not None and "email" not in person["channels"]:

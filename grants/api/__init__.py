@@ -8,9 +8,11 @@ from . import (  # noqa: F401  (registers the endpoints)
     calls,
     channels,
     clarifications,
+    me,
     organizations,
     questions,
     reviews,
+    users,
 )
 from .core import bp
 

@@ -222,8 +222,17 @@ def get_application(app_id: int):
     return jsonify(application_json(_opened(app_id)))
 
 
+LIST_ITEM = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "call_id": {"type": "integer"}, "status": {"type": "string"},
+    "consortium_id": {"type": "integer", "nullable": True, "description": "null while sealed (see `sealed`)"},
+    "title": {"type": "string", "nullable": True, "description": "null while sealed (see `sealed`)"},
+    "sealed": {"type": "boolean", "description": "submitted to a call that has not closed, and not opened by the "
+               "caller with a reason (GET /applications/{id} with X-Access-Reason): title and consortium are "
+               "withheld"}}}  # fmt: skip
+
+
 @endpoint("/applications", "GET", summary="Applications the caller may see (?call_id=)", tag="applications",
-          response={"type": "object", "properties": {"items": {"type": "array", "items": APPLICATION},
+          response={"type": "object", "properties": {"items": {"type": "array", "items": LIST_ITEM},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"}}})  # fmt: skip
 def list_applications():
     user = current_api_user()
@@ -241,9 +250,14 @@ def list_applications():
         items = [a for a in items if a.call_id == call_id]
     items.sort(key=lambda a: a.id)
     chunk = items[(page - 1) * per_page : page * per_page]
-    # Listing shows metadata only; opening one (GET /applications/{id}) is what gets logged.
-    return jsonify({"items": [{"id": a.id, "call_id": a.call_id, "consortium_id": a.consortium_id, "status": a.status,
-                               "title": a.title} for a in chunk],
+    # Listing shows metadata only; opening one (GET /applications/{id}) is what gets logged. A sealed
+    # application's title and consortium stay hidden from a manager until opened with a reason.
+    orgs = consortium_rules.user_org_ids(user)
+    opened = rules.opened_with_reason(user, [a.id for a in chunk])
+    shown = {a.id for a in chunk if rules.can_list_details(user, a, opened, orgs)}
+    return jsonify({"items": [{"id": a.id, "call_id": a.call_id, "status": a.status, "sealed": a.id not in shown,
+                               "consortium_id": a.consortium_id if a.id in shown else None,
+                               "title": a.title if a.id in shown else None} for a in chunk],
                     "page": page, "per_page": per_page, "total": len(items)})  # fmt: skip
 
 

@@ -68,18 +68,23 @@ def current_api_user():
 
 
 def _authenticate(required_roles: tuple, optional: bool = False) -> None:
-    from ..accounts.services import user_for_api_token
+    from ..accounts.services import api_token_row
+    from ..security import second_factor_required
 
     header = request.headers.get("Authorization", "")
     if optional and not header:
         g.api_user = None
         return
     scheme, _sep, token = header.partition(" ")
-    user = user_for_api_token(token.strip()) if scheme.lower() == "bearer" and token else None
-    if user is None:
+    row = api_token_row(token.strip()) if scheme.lower() == "bearer" and token else None
+    if row is None:
         raise Unauthorized(_("A valid API token is required."))
+    user = row.user
     if not user.is_active or not user.is_verified:
         raise Forbidden(_("This account is not verified or is disabled."))
+    if not row.second_factor and second_factor_required(user):
+        raise Forbidden(_("Your role needs two-factor login: ask for a new token with the code from your "
+                          "authenticator app."), code="two_factor_required")  # fmt: skip
     if required_roles and not user.has_role(*required_roles):
         abort(404)
     g.api_user = user

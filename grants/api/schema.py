@@ -286,7 +286,11 @@ def _form_payload(schema: dict) -> dict:
         if "array" in kinds:
             payload[key] = request.form.getlist(key)
             continue
-        value = request.form.get(key)
+        values = request.form.getlist(key)
+        if len(values) > 1:  # one value expected: the check refuses the list (never "the first one")
+            payload[key] = values
+            continue
+        value = values[0]
         if "boolean" in kinds and "string" not in kinds and value.strip().lower() in _TRUE | _FALSE:
             value = value.strip().lower() in _TRUE
         payload[key] = value

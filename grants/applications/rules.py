@@ -1,8 +1,9 @@
 """Who may open and change an application: the one place for these rules.
 
-Members of the consortium's organizations (lead and partners) work on it; only the lead
-submits or withdraws. Managers open submitted applications (a sealed one — before the call
-closes — only with a reason). Assigned reviewers who declared no conflict come with the
+Members of the consortium's organizations (the lead and partners that have not declined) work
+on it; only the lead submits or withdraws. Managers open submitted applications (a sealed one —
+before the call closes — only with a reason given in a form, and each opening is logged; until
+then lists show it without title, consortium or receipt). Assigned reviewers who declared no conflict come with the
 review issue. Everyone else gets 404, as if it did not exist."""
 
 from __future__ import annotations
@@ -30,22 +31,53 @@ class Access:
         return not self.member
 
 
+def is_sealed(app: Application) -> bool:
+    """Submitted, and the call has not closed yet: what it says is nobody's business outside the
+    consortium until the deadline."""
+    return (
+        app.status != lifecycle.Status.DRAFT
+        and call_lifecycle.effective_status(app.call) == call_lifecycle.Status.PUBLISHED
+    )
+
+
+def opened_with_reason(user, app_ids) -> set[int]:
+    """Of `app_ids`, the applications this user opened while sealed, giving a reason (access log)."""
+    from sqlalchemy import select
+
+    from .models import AccessLogEntry
+
+    ids = list(app_ids)
+    if not ids or not getattr(user, "is_authenticated", False):
+        return set()
+    return set(db.session.execute(
+        select(AccessLogEntry.application_id).where(AccessLogEntry.application_id.in_(ids),
+                                                    AccessLogEntry.user_id == user.id,
+                                                    AccessLogEntry.sealed_reason.is_not(None))
+    ).scalars())  # fmt: skip
+
+
+def can_list_details(user, app: Application, opened: set[int], orgs: set[int] | None = None) -> bool:
+    """Title, consortium and receipt in a list (API list, review stage): the consortium always; anyone
+    else (a manager) only once the call has closed, or after opening this sealed application with a
+    reason (`opened`: see opened_with_reason), which the applicant reads in the access log."""
+    if not is_sealed(app) or app.id in opened:
+        return True
+    orgs = user_org_ids(user) if orgs is None else orgs
+    return bool(orgs & set(app.consortium.participant_ids()))
+
+
 def access(user, app: Application) -> Access | None:
     """How the user may see the application, or None."""
     if not getattr(user, "is_authenticated", False):
         return None
     orgs = user_org_ids(user)
-    members = set(app.consortium.member_ids())
+    members = set(app.consortium.participant_ids())  # a partner that declined has left: no access
     member = bool(orgs & members)
     lead = acts_for_lead(user, app.consortium, orgs)
     manager = user.is_manager and app.status != lifecycle.Status.DRAFT
     if not (member or manager):
         return None
-    sealed = (
-        app.status != lifecycle.Status.DRAFT
-        and call_lifecycle.effective_status(app.call) == call_lifecycle.Status.PUBLISHED
-    )
-    return Access(member=member, lead=lead, manager=manager, sealed=sealed)
+    return Access(member=member, lead=lead, manager=manager, sealed=is_sealed(app))
 
 
 def can_edit(found: Access | None, app: Application) -> bool:

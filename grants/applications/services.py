@@ -412,7 +412,8 @@ def applications_of(user) -> list[Application]:
         return []
     from ..consortia.models import ConsortiumMember
 
-    consortia = select(ConsortiumMember.consortium_id).where(ConsortiumMember.organization_id.in_(orgs))
+    consortia = select(ConsortiumMember.consortium_id).where(ConsortiumMember.organization_id.in_(orgs),
+                                                             ConsortiumMember.declined_at.is_(None))  # fmt: skip
     return list(db.session.execute(select(Application).where(Application.consortium_id.in_(consortia))
                                    .order_by(Application.updated_at.desc())).scalars())  # fmt: skip
 

@@ -17,7 +17,7 @@ from ..core.db import lock, transactional
 from ..core.errors import Conflict, Forbidden, ValidationFailed
 from ..core.urls import external_url
 from ..extensions import db
-from ..i18n import format_datetime
+from ..i18n import format_datetime, format_money
 from . import lifecycle
 from .models import Application, Submission
 from .sections import DECLARATIONS, FIELD_SECTION
@@ -42,11 +42,10 @@ def problems(app: Application) -> list[tuple[str, str]]:
         out.append(("indicators", _("Add at least one indicator.")))
     if not call.min_amount <= app.requested_amount <= call.max_amount:
         out.append(("summary", _("The requested amount must be between %(min)s and %(max)s.",
-                                 min=f"{call.min_amount:,}".replace(",", " "), max=f"{call.max_amount:,}".replace(",", " "))))  # fmt: skip
+                                 min=format_money(call.min_amount), max=format_money(call.max_amount))))  # fmt: skip
     if app.budget_total != app.requested_amount:
         out.append(("budget", _("The budget totals %(total)s, but the requested amount is %(requested)s.",
-                                total=f"{app.budget_total:,}".replace(",", " "),
-                                requested=f"{app.requested_amount:,}".replace(",", " "))))  # fmt: skip
+                                total=format_money(app.budget_total), requested=format_money(app.requested_amount))))  # fmt: skip
     members = set(app.consortium.member_ids())
     if any(line.organization_id not in members for line in app.budget_lines):
         out.append(("budget", _("A budget line belongs to an organization that is not in the consortium.")))
@@ -112,6 +111,8 @@ def submit(actor, app: Application) -> Submission:
         raise Forbidden(_("Only a member of the lead organization can submit the application."), code="not_lead")
     call = db.session.execute(select(Call).where(Call.id == app.call_id).with_for_update()).scalar_one()
     lock(app)
+    for member in app.consortium.members:  # as committed now: a partner's decline in flight took the lock first
+        db.session.expire(member)
     now = clock.now()
     if now >= call.closes_at:
         raise _deadline_passed(call)

@@ -66,13 +66,17 @@ def _opened(app_id: int, action: str, kind: str = "view"):
     """Fetch with access rules; log openings by outsiders (a sealed one asks for a reason)."""
     app, found = rules.get_application_or_404(app_id, current_user, action)
     if found.outsider:
-        reason = request.values.get("reason", "")
+        # A reason only from a posted form (the caller checks its CSRF token): a link from another site
+        # can neither open a sealed application nor log a reason in a manager's name (ASVS 5.0 V3.5.3).
+        reason = request.form.get("reason", "") if request.method == "POST" else ""
         try:
             services.log_access(current_user, app, found, kind, reason)
         except ServiceError as error:
             db.session.rollback()
+            # Asking for the reason is a form (200); a posted form without a usable reason is 422.
+            status = 422 if request.method == "POST" else 200
             return None, found, (render_template("applications/sealed.html", app=app, message=error.message,
-                                                 next=request.path), 403)  # fmt: skip
+                                                 next=request.path), status)  # fmt: skip
     return app, found, None
 
 
@@ -209,9 +213,11 @@ def delete_attachment(app_id: int, attachment_id: int):
     return redirect(url_for("applications.section", app_id=app.id, section="attachments"))
 
 
-@bp.route("/applications/<int:app_id>/attachments/<int:attachment_id>")
+@bp.route("/applications/<int:app_id>/attachments/<int:attachment_id>", methods=["GET", "POST"])
 @login_required
 def attachment(app_id: int, attachment_id: int):
+    if request.method == "POST":  # a sealed application's file: the reason is posted again
+        validate_csrf(request.form.get("csrf_token"))
     app, _found, refusal = _opened(app_id, "view", "attachment")
     if refusal:
         return refusal

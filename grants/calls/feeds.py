@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from icalendar import Alarm, Calendar, Event
 
 from ..core.urls import external_url
-from ..i18n import current_locale, format_datetime
+from ..i18n import current_locale, format_datetime, quoted
 from .models import Call
 
 
@@ -46,7 +46,7 @@ def ics(calls: list[Call]) -> bytes:
     for call in calls:
         event = Event()
         event.add("uid", f"call-{call.id}-deadline@grants")
-        event.add("summary", _("Deadline: %(code)s %(title)s", code=call.code, title=call.text("title", locale)))
+        event.add("summary", _("Deadline: %(code)s %(title)s", code=call.code, title=quoted(call.text("title", locale))))
         event.add("dtstart", call.closes_at)
         event.add("dtend", call.closes_at + timedelta(minutes=30))
         event.add("dtstamp", call.updated_at)
@@ -56,7 +56,7 @@ def ics(calls: list[Call]) -> bytes:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add(
-                "description", _("Deadline: %(code)s %(title)s", code=call.code, title=call.text("title", locale))
+                "description", _("Deadline: %(code)s %(title)s", code=call.code, title=quoted(call.text("title", locale)))
             )
             alarm.add("trigger", timedelta(days=-days))
             event.add_component(alarm)

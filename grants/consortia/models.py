@@ -31,7 +31,13 @@ class Consortium(db.Model):
         return all(m.confirmed for m in self.members)
 
     def member_ids(self, *, confirmed_only: bool = False) -> list[int]:
+        """Every organization listed in the consortium (declined partners too: a conflict of interest
+        with one still counts); `confirmed_only`: those that confirmed."""
         return [m.organization_id for m in self.members if m.confirmed or not confirmed_only]
+
+    def participant_ids(self) -> list[int]:
+        """The organizations taking part: the lead and every partner that has not declined."""
+        return [m.organization_id for m in self.members if m.declined_at is None]
 
 
 class ConsortiumMember(db.Model):

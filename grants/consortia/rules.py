@@ -40,6 +40,36 @@ def can_respond(user, consortium: Consortium, orgs: set[int] | None = None) -> b
     return any(m.role == "partner" and m.organization_id in orgs for m in consortium.members)
 
 
+def can_decline(consortium: Consortium) -> bool:
+    """A partner may decline only while no application of the consortium is submitted (or further
+    on): a submitted application went in with every partner's confirmation, and a partner that
+    leaves it then would leave a frozen application naming it. Withdrawn ones can be changed."""
+    from ..applications import lifecycle
+    from ..applications.models import Application
+
+    submitted = db.session.execute(
+        select(Application.id).where(Application.consortium_id == consortium.id,
+                                     Application.status.in_(tuple(sorted(lifecycle.SUBMITTED)))).limit(1)
+    ).first()  # fmt: skip
+    return submitted is None
+
+
+def can_see_organization(user, org, orgs: set[int] | None = None) -> bool:
+    """An organization's name and region are shown to those who may find it anyway: it is in the
+    public directory, the user is one of its members, or the user is a programme manager."""
+    if org.public_profile:
+        return True
+    orgs = user_org_ids(user) if orgs is None else orgs
+    return org.id in orgs or bool(getattr(user, "is_authenticated", False) and user.is_manager)
+
+
+def can_see_member(user, member, orgs: set[int] | None = None) -> bool:
+    """A consortium member's name: as can_see_organization, or once the organization has confirmed
+    (by confirming it agrees to be named with the consortium). A partner listed by its BIN that has
+    not answered is shown by its BIN only, so listing ids cannot reveal private organizations."""
+    return member.role == "lead" or member.confirmed or can_see_organization(user, member.organization, orgs)
+
+
 def lead_member_query(*columns, consortium: Consortium | None = None):
     """acts_for_lead in SQL: SELECT `columns` (default: the User) of every person who acts for the
     lead of a consortium. `User`, `Membership` (the lead membership) and `Consortium` are in the FROM

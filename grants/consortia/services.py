@@ -15,8 +15,11 @@ from ..core.inputs import MAX_ID
 from ..core.urls import external_url
 from ..extensions import db
 from ..organizations.models import Membership, Organization
+from ..organizations.services import RateLimited
 from .models import Consortium, ConsortiumMember
-from .rules import user_org_ids
+from .rules import can_decline, user_org_ids
+
+MAX_PARTNERS = 20
 
 
 def _id(value) -> int | None:
@@ -44,9 +47,27 @@ def _ids(values) -> list[int]:
     return out
 
 
+CONSORTIA_PER_DAY = 10  # each one emails the partners' owners
+
+
+def _check_daily_cap(actor, now) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())  # one at a time per person
+    made = db.session.execute(
+        select(func.count(Consortium.id)).where(Consortium.created_by_id == actor.id,
+                                                Consortium.created_at > now - timedelta(days=1))
+    ).scalar()  # fmt: skip
+    if made >= CONSORTIA_PER_DAY:
+        raise RateLimited(_("You have formed as many consortia as you may in one day. Please try again tomorrow."))
+
+
 @transactional
 def create(actor, *, name: str, lead_organization_id, partner_organization_ids) -> Consortium:
-    """A consortium led by one of the actor's organizations; partners are asked to confirm."""
+    """A consortium led by one of the actor's organizations; partners are asked to confirm.
+    At most CONSORTIA_PER_DAY a day per person, as each one emails other organizations' owners."""
     errors: dict[str, list[str]] = {}
     name = (name if isinstance(name, str) else "").strip()
     if not name:
@@ -55,6 +76,9 @@ def create(actor, *, name: str, lead_organization_id, partner_organization_ids) 
         errors["name"] = [_("Too long: at most %(n)d characters.", n=300)]
     lead_id = _id(lead_organization_id)
     partner_ids = list(dict.fromkeys(_ids(partner_organization_ids or [])))
+    if len(partner_ids) > MAX_PARTNERS:  # each partner's owners are emailed: the page and the API alike
+        raise ValidationFailed(_("A consortium can have at most %(n)d partners.", n=MAX_PARTNERS),
+                               fields={"partner_organization_ids": [_("Too many partners.")]})  # fmt: skip
     lead = db.session.get(Organization, lead_id) if lead_id else None
     if lead is None or lead.id not in user_org_ids(actor):
         errors["lead_organization_id"] = [_("Choose one of your organizations as the lead.")]
@@ -68,7 +92,8 @@ def create(actor, *, name: str, lead_organization_id, partner_organization_ids) 
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
     now = clock.now()
-    consortium = Consortium(name=name, lead_organization_id=lead.id, created_by_id=actor.id)
+    _check_daily_cap(actor, now)
+    consortium = Consortium(name=name, lead_organization_id=lead.id, created_by_id=actor.id, created_at=now)
     consortium.members = [
         ConsortiumMember(organization_id=lead.id, role="lead", confirmed_at=now, responded_by_id=actor.id)
     ]
@@ -96,6 +121,12 @@ def _ask_partners(consortium: Consortium, lead: Organization, partners: list[Org
                   partner_name=names[org_id], link=link)  # fmt: skip
 
 
+def _lock_applications(consortium: Consortium) -> None:
+    from ..applications.models import Application
+
+    db.session.execute(select(Application.id).where(Application.consortium_id == consortium.id).with_for_update())
+
+
 @transactional
 def respond(actor, consortium: Consortium, *, organization_id, accept: bool) -> ConsortiumMember:
     """A member (owner or editor) of a partner organization confirms or declines."""
@@ -109,6 +140,12 @@ def respond(actor, consortium: Consortium, *, organization_id, accept: bool) -> 
     lock(member)  # two answers at once: the second sees the first
     if member.confirmed_at and accept:
         raise Conflict(_("This participation is already confirmed."), code="already_confirmed")
+    if not accept:
+        _lock_applications(consortium)  # a submission in flight is seen here, or waits for this answer
+        if not can_decline(consortium):
+            raise Conflict(_("The consortium has a submitted application, so its partners can no longer decline. "
+                             "The lead organization can withdraw the application before the deadline."),
+                           code="application_submitted")  # fmt: skip
     now = clock.now()
     member.confirmed_at, member.declined_at = (now, None) if accept else (None, now)
     member.responded_by_id = actor.id

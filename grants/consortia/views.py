@@ -7,6 +7,7 @@ from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 
 from ..core.errors import ServiceError
+from ..core.inputs import MAX_ID
 from ..extensions import db
 from ..organizations import services as organizations
 from ..organizations.models import Organization
@@ -24,7 +25,8 @@ def mine():
 
 
 def _ids(values) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit()]
+    """Ids from a form: ASCII digits within the id range only ("²" or 20 digits are no id)."""
+    return [int(v) for v in values if v.isascii() and v.isdigit() and 0 < int(v) <= MAX_ID]
 
 
 @bp.route("/consortia/new", methods=["GET", "POST"])
@@ -37,11 +39,26 @@ def new():
     form = request.form if request.method == "POST" else request.args
     if request.method == "POST":
         validate_csrf(form.get("csrf_token"))
-    chosen = _ids(form.getlist("partner"))
-    for bin_ in (form.get("bins") or "").replace(",", " ").split():
-        found = db.session.execute(select(Organization.id).filter_by(bin=bin_.strip())).scalar_one_or_none()
-        if found and found not in chosen:
-            chosen.append(found)
+    # Partners by id: only organizations the user may see (the directory, their own); any other id
+    # is ignored, so the page never names a private organization. By BIN: kept, shown by the BIN.
+    my_orgs = rules.user_org_ids(current_user)
+    asked = _ids(form.getlist("partner"))
+    asked_orgs = (
+        list(db.session.execute(select(Organization).where(Organization.id.in_(asked))).scalars()) if asked else []
+    )
+    selected = [org for org in asked_orgs if rules.can_see_organization(current_user, org, my_orgs)]
+    chosen = [org.id for org in selected]
+    by_bin: dict[int, str] = {}
+    for raw in form.getlist("bins"):
+        for bin_ in raw.replace(",", " ").split()[:20]:
+            found = db.session.execute(select(Organization).filter_by(bin=bin_.strip()[:12])).scalar_one_or_none()
+            if found is None or found.id in chosen:
+                continue
+            chosen.append(found.id)
+            if rules.can_see_organization(current_user, found, my_orgs):
+                selected.append(found)
+            else:
+                by_bin[found.id] = found.bin
     q, region, theme = form.get("q", "")[:100], form.get("region") or None, form.get("theme") or None
     results = organizations.directory(query=q, region=region if region in REGIONS else None, theme=theme, limit=50)
     mine = [org for org, _role in organizations.organizations_of(current_user) if org.legal_form != "initiative_group"]
@@ -58,12 +75,9 @@ def new():
         else:
             flash(_("The consortium is created. The partners have been asked to confirm."), "success")
             return redirect(url_for("consortia.show", consortium_id=consortium.id))
-    selected = (
-        list(db.session.execute(select(Organization).where(Organization.id.in_(chosen))).scalars()) if chosen else []
-    )
     return render_template(
-        "consortia/new.html", mine=mine, results=results, selected=selected, chosen=set(chosen), q=q, region=region,
-        theme=theme, themes=themes(), name=form.get("name", ""), lead=form.get("lead", ""), errors=errors,
+        "consortia/new.html", mine=mine, results=results, selected=selected, by_bin=by_bin, chosen=set(chosen), q=q,
+        region=region, theme=theme, themes=themes(), name=form.get("name", ""), lead=form.get("lead", ""), errors=errors,
     ), status  # fmt: skip
 
 
@@ -76,7 +90,9 @@ def show(consortium_id: int):
 
     applications = list(db.session.execute(select(Application).filter_by(consortium_id=consortium.id)).scalars())
     return render_template("consortia/show.html", consortium=consortium, my_orgs=my_orgs, applications=applications,
-                           is_lead=rules.acts_for_lead(current_user, consortium, my_orgs))  # fmt: skip
+                           is_lead=rules.acts_for_lead(current_user, consortium, my_orgs),
+                           can_decline=rules.can_decline(consortium),
+                           can_see_member=lambda m: rules.can_see_member(current_user, m, my_orgs))  # fmt: skip
 
 
 @bp.route("/consortia/<int:consortium_id>/respond", methods=["POST"])

@@ -136,8 +136,8 @@ def check_request():
                     if has_bad_characters(payload):
                         return _invalid_characters()
         elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            for key, value in request.form.items(multi=True):
-                if _BAD.search(key) or _BAD.search(value):
+            for key, value in request.form.items(multi=True):  # a part may come without a value
+                if _BAD.search(key or "") or _BAD.search(value or ""):
                     return _invalid_characters()
             for storage in request.files.values():
                 if storage.filename and _BAD.search(storage.filename):

@@ -93,7 +93,7 @@ def translit(text: str | None) -> str:
 def _loose_word(word: str) -> str:
     """One folded word as loose Latin (only ASCII letters and digits)."""
     latin = translit(word).translate(_LATIN_MARKS)
-    latin = "".join(c for c in unicodedata.normalize("NFKD", latin) if not unicodedata.combining(c))
+    latin = "".join(c for c in unicodedata.normalize("NFKD", latin) if c.isascii() and c.isalnum())
     while True:  # until nothing changes: one variant may make another ("qh" → "kh" → "h")
         before = latin
         for variant, canonical in _VARIANTS:
@@ -101,7 +101,7 @@ def _loose_word(word: str) -> str:
         latin = _DOUBLED.sub(r"\1", latin)
         if latin == before:
             break
-    return "".join(c for c in latin if c.isascii() and c.isalnum())
+    return latin
 
 
 def words(text: str | None) -> list[str]:

@@ -225,14 +225,88 @@ def verify(actor, org: Organization, *, women_led: bool, youth_led: bool, note: 
     return org
 
 
+class RateLimited(ServiceError):
+    """A cap on what makes the platform email others is reached (429): its mail must not be a tool
+    for sending many messages to strangers (ASVS 5.0 V2.4.1, anti-automation)."""
+
+    status = 429
+    code = "rate_limited"
+
+
+INVITATIONS_PER_ORGANIZATION_PER_DAY = 20
+INVITATIONS_PER_SENDER_PER_DAY = 40  # across the sender's organizations (initiative groups are cheap to create)
+PENDING_INVITATIONS_PER_ADDRESS = 3  # organizations waiting for one address at a time
+RESEND_AFTER = timedelta(days=1)  # a pending address is emailed again at most once a day
+
+
+def _named_lock(name: str) -> None:
+    """A transaction-scoped lock on a name (PostgreSQL advisory lock) for what has no row to lock,
+    such as an email address nobody has registered. SQLite serialises writers itself."""
+    import hashlib
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"grants:{name}".encode()).digest()[:8], "big", signed=True)
+        db.session.execute(db.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _check_invitation_caps(actor, org: Organization, email: str, now) -> None:
+    """The caps on invitation emails, checked under locks taken by the caller (sender, organization,
+    address), so parallel requests cannot pass them together."""
+    from sqlalchemy import func
+
+    day_ago = now - RESEND_AFTER
+    count = db.select(func.count(Invitation.id)).where(Invitation.created_at > day_ago)
+    last_here = db.session.execute(
+        db.select(func.max(Invitation.created_at)).where(
+            Invitation.organization_id == org.id, Invitation.email == email, Invitation.accepted_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    ).scalar()  # fmt: skip
+    if last_here is not None and last_here > day_ago:
+        raise RateLimited(
+            _("An invitation was already sent to %(email)s today. It stays valid for 14 days; it can be sent "
+              "again tomorrow.", email=email), fields={"email": [_("Already invited today.")]},
+        )  # fmt: skip
+    if db.session.execute(count.where(Invitation.organization_id == org.id)).scalar() >= (
+        INVITATIONS_PER_ORGANIZATION_PER_DAY
+    ):
+        raise RateLimited(
+            _("This organization has sent as many invitations as it may in one day. Please try again tomorrow."),
+            fields={"email": [_("Too many invitations today.")]},
+        )  # fmt: skip
+    if db.session.execute(count.where(Invitation.invited_by_id == actor.id)).scalar() >= (
+        INVITATIONS_PER_SENDER_PER_DAY
+    ):
+        raise RateLimited(
+            _("You have sent as many invitations as you may in one day. Please try again tomorrow."),
+            fields={"email": [_("Too many invitations today.")]},
+        )  # fmt: skip
+    waiting = db.session.execute(
+        db.select(func.count(func.distinct(Invitation.organization_id))).where(
+            Invitation.email == email, Invitation.organization_id != org.id, Invitation.accepted_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    ).scalar()  # fmt: skip
+    if waiting >= PENDING_INVITATIONS_PER_ADDRESS:
+        raise RateLimited(
+            _("%(email)s already has several invitations waiting. Please ask the person to answer them first, "
+              "or try again later.", email=email),
+            fields={"email": [_("Too many invitations waiting for this address.")]},
+        )  # fmt: skip
+
+
 @transactional
 def invite(actor, org: Organization, *, email: str, role: str) -> Invitation:
-    """The owner invites a person by email; they join when they accept while logged in."""
+    """The owner invites a person by email; they join when they accept while logged in.
+    Capped: a pending address is emailed at most once a day, an organization and a sender send at
+    most a few dozen invitations a day, and one address waits for a few organizations at most.
+    The subject line is the programme's own words: nothing the owner typed (ASVS 5.0 V2.4.1)."""
+    from ..accounts.models import User
+    from ..core import clock
+
     email = check_email(email)
     if role not in (MemberRole.OWNER, MemberRole.EDITOR):
         raise ValidationFailed(_("Not a valid choice."), fields={"role": [_("Not a valid choice.")]})
-    from ..accounts.models import User
-
     already = db.session.execute(
         db.select(Membership.id)
         .join(User, User.id == Membership.user_id)
@@ -240,10 +314,16 @@ def invite(actor, org: Organization, *, email: str, role: str) -> Invitation:
     ).first()
     if already:
         raise Conflict(_("This person is already a member."), fields={"email": [_("Already a member.")]})
+    # One order for every invitation (sender, organization, address): parallel requests queue, never deadlock.
+    db.session.execute(db.select(User.id).where(User.id == actor.id).with_for_update())
+    lock(org)
+    _named_lock(f"invitation-address:{email}")
+    now = clock.now()
+    _check_invitation_caps(actor, org, email, now)
     token, hashed = new_token()
     invitation = Invitation(
         organization_id=org.id, email=email, role=role, token_hash=hashed,
-        invited_by_id=actor.id, expires_at=utcnow() + INVITATION_TTL,
+        invited_by_id=actor.id, created_at=now, expires_at=now + INVITATION_TTL,
     )  # fmt: skip
     db.session.add(invitation)
     db.session.flush()

@@ -120,7 +120,7 @@ def invite(org_id: int):
             services.invite(current_user, org, email=form.email.data, role=form.role.data)
         except ServiceError as error:
             db.session.rollback()
-            flash(error.fields.get("email", [error.message])[0], "error")
+            flash(error.message if error.status == 429 else error.fields.get("email", [error.message])[0], "error")
             return redirect(url_for("organizations.show", org_id=org.id)), 303
         flash(_("The invitation has been sent to %(email)s.", email=form.email.data.strip().lower()), "success")
     else:

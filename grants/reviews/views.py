@@ -157,6 +157,24 @@ def _partners(app, blind: bool) -> list[tuple[str, str]]:
     return [(names[m.organization_id], roles.get(str(m.organization_id), "")) for m in members if m.role == "partner"]
 
 
+def _render_declaration(assignment, *, errors=None, form=None):
+    """The declaration step. On a blind call it names nobody either (ASVS 5.0 V8.2.3): the consortium's
+    members by their neutral labels, as on the review page; links with them are checked by the
+    programme (memberships, affiliations, declared conflicts) at assignment and again on opening."""
+    app = assignment.application
+    blind = app.call.blind_review
+    members = sorted(app.consortium.members, key=lambda m: (m.role != "lead", m.id))
+    if blind:
+        from ..applications.pdf import _blind_labels
+
+        labels = _blind_labels(members)
+        names = [labels[m.organization_id] for m in members]
+    else:
+        names = [m.organization.name for m in members]
+    return render_template("reviews/declare.html", assignment=assignment, errors=errors or {}, form=form,
+                           blind=blind, member_names=names)  # fmt: skip
+
+
 def _render_review(assignment, *, errors=None, form=None, status=200):
     app = assignment.application
     review = assignment.review
@@ -186,7 +204,7 @@ def review(assignment_id: int):
         return _conflict_found()
     app = assignment.application
     if rules.can_declare(current_user, assignment):
-        return render_template("reviews/declare.html", assignment=assignment, errors={}, form=None)
+        return _render_declaration(assignment)
     if request.method == "POST":
         keys = [c.key for c in app.call.criteria]
         submitting = request.form.get("action") == "submit"
@@ -229,8 +247,7 @@ def declaration(assignment_id: int):
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return render_template("reviews/declare.html", assignment=assignment, errors=error.fields,
-                               form=request.form), error.status  # fmt: skip
+        return _render_declaration(assignment, errors=error.fields, form=request.form), error.status
     if conflict:
         flash(_("Thank you. The application has been returned for reassignment."), "success")
         return redirect(url_for("reviews.mine"))
@@ -264,6 +281,8 @@ def pool():
 def stage(call_id: int):
     """Eligibility screening and reviewer assignment for a closed call."""
     from ..applications import lifecycle as app_lifecycle
+    from ..applications import rules as app_rules
+    from ..consortia.rules import user_org_ids
     from ..core import clock
 
     call = call_rules.get_call_or_404(call_id, current_user, "manage")
@@ -298,7 +317,12 @@ def stage(call_id: int):
                                    .order_by(Application.number)).scalars())  # fmt: skip
     assignments = list(db.session.execute(select(Assignment).where(Assignment.application_id.in_([a.id for a in apps]))
                                           .order_by(Assignment.application_id, Assignment.seat)).scalars())  # fmt: skip
-    return render_template("reviews/stage.html", call=call, apps=apps, checks={a.id: eligibility.checks(a) for a in apps},
+    # While the call is open, a sealed application is listed without its receipt, consortium or checks
+    # until this manager opens it with a reason (logged, and shown to the applicant).
+    opened, orgs = app_rules.opened_with_reason(current_user, [a.id for a in apps]), user_org_ids(current_user)
+    shown = {a.id for a in apps if app_rules.can_list_details(current_user, a, opened, orgs)}
+    return render_template("reviews/stage.html", call=call, apps=apps, shown=shown,
+                           checks={a.id: eligibility.checks(a) for a in apps if a.id in shown},
                            assignments=assignments, report=report, pool=reviewer_pool.reviewers(), now=clock.now(),
                            to_reassign=assigning.seats_to_reassign(assignments))  # fmt: skip
 

@@ -10,7 +10,7 @@ import io
 import json
 import re
 
-from conftest import org_data, read_outbox, text_of
+from conftest import api_login, org_data, read_outbox, text_of
 from reviews.conftest import score_all, stage  # noqa: F401  (the fixture)
 
 from grants.extensions import db
@@ -26,7 +26,7 @@ def _pdf() -> bytes:
 
 
 def token_for(client, email: str) -> dict:
-    response = client.post("/api/v1/auth/token", json={"email": email, "password": "correct-horse-42"})
+    response = api_login(client, email, "correct-horse-42")
     assert response.status_code == 201, response.json
     return {"Authorization": f"Bearer {response.json['token']}"}
 

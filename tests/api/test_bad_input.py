@@ -4,7 +4,7 @@ operation's one schema before a service sees it; a refused body changes nothing 
 
 import pytest
 from applications.conftest import complete, ready, world  # noqa: F401  (fixtures)
-from conftest import PASSWORD, post_form
+from conftest import PASSWORD, api_login, post_form
 
 from grants.applications.models import Application
 from grants.extensions import db
@@ -14,7 +14,7 @@ BIG = 2**31
 
 
 def token(client, email: str) -> dict:
-    got = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD}).json["token"]
+    got = api_login(client, email, PASSWORD).json["token"]
     return {"Authorization": f"Bearer {got}", "Accept-Language": "en"}
 
 

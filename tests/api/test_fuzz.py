@@ -73,7 +73,7 @@ def round_(pg_database, tmp_path_factory):
         tokens = {}
         for email in ("aral@demo.kz", "manager@demo.kz", "admin@demo.kz", "reviewer@demo.kz", "zhasyl@demo.kz"):
             user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one()
-            tokens[email] = (user, issue_api_token(user)[0])
+            tokens[email] = (user, issue_api_token(user, second_factor=True)[0])
         db.session.commit()
         ids = {}
         for table in db.metadata.sorted_tables:

@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, login, post_form, read_outbox
+from conftest import PASSWORD, api_login, login, post_form, read_outbox
 
 from applications.conftest import complete
 from grants.applications import services
@@ -126,7 +126,7 @@ def test_another_ngo_gets_404_for_the_application_its_attachments_and_pdf(app, r
     for path in (base, f"{base}/edit/summary", f"{base}/attachments/{attachment.id}", f"{base}/application.pdf",
                  f"{base}/receipt.pdf", f"{base}/access-log", f"{base}/check"):  # fmt: skip
         assert client.get(path).status_code == 404, path
-    token = client.post("/api/v1/auth/token", json={"email": "other@example.kz", "password": PASSWORD}).json["token"]
+    token = api_login(client, "other@example.kz", PASSWORD).json["token"]
     headers = {"Authorization": f"Bearer {token}"}
     for method, path in (("GET", f"/api/v1{base}"), ("PATCH", f"/api/v1{base}"), ("POST", f"/api/v1{base}/submit"),
                          ("GET", f"/api/v1{base}/access-log"), ("POST", f"/api/v1{base}/attachments")):  # fmt: skip
@@ -155,8 +155,11 @@ def test_attachments_are_checked_by_content_and_size(ready):
 def test_sealed_application_opens_for_a_manager_only_with_a_reason_and_the_lead_sees_it(app, ready, client):
     services.submit(ready.lead_user, ready.app)
     login(client, "manager@example.kz")
-    refused = client.get(f"/applications/{ready.app.id}")
-    assert refused.status_code == 403
+    asked = client.get(f"/applications/{ready.app.id}")  # the form asking for a reason, nothing of the application
+    assert asked.status_code == 200 and 'name="reason"' in asked.get_data(as_text=True)
+    assert "Таза Арал" not in asked.get_data(as_text=True)
+    empty = post_form(client, f"/applications/{ready.app.id}", {"reason": " "}, form_url="/account")
+    assert empty.status_code == 422 and "Таза Арал" not in empty.get_data(as_text=True)
     opened = post_form(client, f"/applications/{ready.app.id}", {"reason": "Жалоба о дублировании"},
                        form_url="/account")  # fmt: skip
     assert opened.status_code == 200 and "Таза Арал" in opened.get_data(as_text=True)
@@ -248,3 +251,11 @@ def test_writing_help_is_editable_per_call_and_language(app, world, client):
 def test_a_consortium_may_send_several_applications_to_one_call(world):
     second = services.create(world.lead_user, world.call, world.consortium)
     assert second.id != world.app.id and second.consortium_id == world.app.consortium_id
+
+
+def test_the_submitted_view_shows_the_partners_roles_to_the_consortium(ready, frozen, client):
+    """A required section is read back on the applicant's own submitted view (phone walkthrough B13)."""
+    services.submit(ready.lead_user, ready.app)
+    login(client, ready.partner_user.email)
+    page = client.get(f"/applications/{ready.app.id}").get_data(as_text=True)
+    assert "Жас Дала" in page and "Еріктілерді оқытады" in page

@@ -2,7 +2,7 @@ import hashlib
 import io
 
 import pytest
-from conftest import PASSWORD, login, post_form
+from conftest import PASSWORD, api_login, login, post_form
 from pypdf import PdfReader
 
 from grants.awards import issuing, payments, services
@@ -90,7 +90,7 @@ def test_a_grantee_cannot_open_another_award_and_the_api_matches(awarded, app, c
     assert client.get(f"/awards/{mine.id}").status_code == 200
     assert client.get(f"/awards/{other.id}").status_code == 404
     assert client.get(f"/awards/{mine.id}/letter.pdf?lang=en").data[:5] == b"%PDF-"
-    token = client.post("/api/v1/auth/token", json={"email": "lead0@example.kz", "password": PASSWORD}).json["token"]
+    token = api_login(client, "lead0@example.kz", PASSWORD).json["token"]
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get(f"/api/v1/awards/{other.id}", headers=headers).status_code == 404
     body = client.get(f"/api/v1/awards/{mine.id}", headers=headers).json
@@ -98,7 +98,7 @@ def test_a_grantee_cannot_open_another_award_and_the_api_matches(awarded, app, c
     report = client.post(f"/api/v1/awards/{mine.id}/reports", headers=headers,
                          json={"kind": "interim", "narrative": "Done", "indicators": [{"name": "Қатысушылар", "value": 10}]})  # fmt: skip
     assert report.status_code == 201 and report.json["reports"][0]["submitted_at"]
-    manager = client.post("/api/v1/auth/token", json={"email": "manager@example.kz", "password": PASSWORD}).json[
+    manager = api_login(client, "manager@example.kz", PASSWORD).json[
         "token"
     ]
     paid = client.post(f"/api/v1/awards/{mine.id}/tranches/1/paid", json={"paid_on": "2027-03-30"},

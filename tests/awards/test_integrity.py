@@ -6,7 +6,7 @@ import io
 import re
 
 import pytest
-from conftest import PASSWORD, login, post_form, read_outbox
+from conftest import PASSWORD, api_login, login, post_form, read_outbox
 from flask_babel import force_locale
 from pypdf import PdfReader
 
@@ -20,7 +20,7 @@ TODAY = "2027-03-31"  # the stage's frozen clock: the call closed an hour ago (A
 
 
 def token(client, email: str) -> dict:
-    got = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD}).json["token"]
+    got = api_login(client, email, PASSWORD).json["token"]
     return {"Authorization": f"Bearer {got}", "Accept-Language": "en"}
 
 

@@ -3,7 +3,7 @@ grantee's report. Issue 11, "An award approved in the natural order (final repor
 last tranche paid) stays `active` forever": through the API, the award completes in either order."""
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, api_login
 
 from grants.awards import issuing
 from grants.awards.models import Award, Report
@@ -13,7 +13,7 @@ TODAY = "2027-03-31"  # the stage's frozen clock (Asia/Almaty)
 
 
 def token(client, email: str) -> dict:
-    got = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD}).json["token"]
+    got = api_login(client, email, PASSWORD).json["token"]
     return {"Authorization": f"Bearer {got}", "Accept-Language": "en"}
 
 

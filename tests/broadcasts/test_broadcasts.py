@@ -45,8 +45,8 @@ def test_each_recipient_gets_one_email_in_their_language_logged(app, scene, clie
     from grants.broadcasts.models import Broadcast
 
     stage = scene.stage
+    login(client, stage.manager.email)  # (setting up two-factor login emails the manager)
     before = len(read_outbox(app))
-    login(client, stage.manager.email)
     form = {"segment": "applicants", "call_id": str(stage.call.id), "client_token": "form-1",
             **{f"subject_{k}": v for k, v in SUBJECT.items()}, **{f"body_{k}": v for k, v in BODY.items()}}  # fmt: skip
     token = csrf_token(client, "/manage/broadcasts")

@@ -13,11 +13,11 @@ def test_preview_then_send_without_javascript(scene, app, live_server, browser):
     stage = scene.stage
     stage.manager.locale = "kk"
     db.session.commit()
-    before = len(read_outbox(app))
     base = live_server(app)
     context = browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 740})
     try:
-        page = browser_login(context, base, stage.manager.email)
+        page = browser_login(context, base, stage.manager.email)  # (setting up two-factor emails the manager)
+        before = len(read_outbox(app))
         page.goto(f"{base}/manage/calls")
         page.click("text=Адамдар тобына хабарламалар")
         page.select_option("select[name=segment]", "reviewers")

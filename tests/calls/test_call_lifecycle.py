@@ -107,6 +107,7 @@ def test_the_manage_page_offers_the_next_step_only_and_a_refused_step_changes_no
     db.session.expire_all()
     assert db.session.get(Call, call.id).status == Status.PUBLISHED and actions(call) == ["call.published"]
     frozen.to(call.closes_at + timedelta(hours=1))
+    login(client, manager.email)  # weeks later: a manager's session has ended (12 hours at most)
     page = client.get(f"/manage/calls/{call.id}").get_data(as_text=True)
     assert 'name="to" value="in_review"' in page
     done = post_form(

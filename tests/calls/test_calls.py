@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import feedparser
 import pytest
-from conftest import PASSWORD, login, post_form
+from conftest import PASSWORD, api_login, login, post_form
 from icalendar import Calendar
 
 from calls.conftest import NOW, call_data
@@ -185,7 +185,7 @@ def test_manager_form_shows_errors_next_to_fields_and_saves_nothing(app, frozen,
 
 
 def test_api_creates_patches_and_publishes(app, frozen, manager, client, users):
-    token = client.post("/api/v1/auth/token", json={"email": "manager@example.kz", "password": PASSWORD}).json["token"]
+    token = api_login(client, "manager@example.kz", PASSWORD).json["token"]
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
     bad = client.post("/api/v1/calls", json=call_data(criteria=[{"key": "a", "title": {"ru": "А"}, "weight": 50,
                                                                  "max_score": 10}]), headers=headers)  # fmt: skip
@@ -202,7 +202,7 @@ def test_api_creates_patches_and_publishes(app, frozen, manager, client, users):
     locked = client.patch(f"/api/v1/calls/{call_id}", json={"max_awards": 3}, headers=headers)
     assert locked.status_code == 409 and locked.json["error"]["code"] == "rules_locked"
     users("ngo@example.kz")
-    ngo = client.post("/api/v1/auth/token", json={"email": "ngo@example.kz", "password": PASSWORD}).json["token"]
+    ngo = api_login(client, "ngo@example.kz", PASSWORD).json["token"]
     assert (
         client.post("/api/v1/calls", json=call_data(code="Z"), headers={"Authorization": f"Bearer {ngo}"}).status_code
         == 404

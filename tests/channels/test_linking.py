@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import login, post_form
+from conftest import api_login, login, post_form
 
 from channels.fakes import BOT, HEADERS, WEBHOOK_SECRET, update
 from grants.channels.models import ChannelChoice, PhoneNumber, TelegramCode, TelegramLink
@@ -210,7 +210,7 @@ def test_channels_are_chosen_per_alert_kind_only_once_linked(app, frozen, users,
 
 def test_the_api_reads_and_sets_the_choices(app, frozen, users, client):
     users("g@example.kz", locale="en")
-    token = client.post("/api/v1/auth/token", json={"email": "g@example.kz", "password": "correct-horse-42"}).json
+    token = api_login(client, "g@example.kz", "correct-horse-42").json
     auth = {"Authorization": f"Bearer {token['token']}"}
     got = client.get("/api/v1/me/channels", headers=auth).json
     assert got["telegram"] == {"available": True, "linked": False, "username": None}

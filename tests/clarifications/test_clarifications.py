@@ -120,6 +120,8 @@ def test_manager_asks_lead_answers_with_a_file_reviewer_and_pdf_show_it(
 
     # Late: after reply_by the answer is refused with the date, in the lead's language.
     frozen.to(reply_by + timedelta(minutes=1))
+    lead = _signed_in(app, scene.lead)  # days later: new sessions (the first ones have been idle too long)
+    boss = _signed_in(app, manager)
     page = lead.get(_thread(app_id)).get_data(as_text=True)
     assert words["late"] in page and 'name="text"' not in page  # no form, a notice instead
     token = csrf_token(lead, _thread(app_id))

@@ -4,7 +4,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, csrf_token, login
+from conftest import PASSWORD, api_login, csrf_token, login
 
 from clarifications.conftest import PDF
 from grants.clarifications import services
@@ -15,7 +15,7 @@ from grants.extensions import db
 
 
 def token(client, email: str) -> dict:
-    response = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+    response = api_login(client, email, PASSWORD)
     assert response.status_code == 201, response.json
     return {"Authorization": f"Bearer {response.json['token']}", "Accept-Language": "ru"}
 

@@ -3,7 +3,7 @@ concurrency; appeals are one per decision; conflicts are re-checked whenever a r
 The concurrency tests send real parallel requests to a threaded server on PostgreSQL."""
 
 import pytest
-from conftest import PASSWORD, login, post_form, read_outbox
+from conftest import PASSWORD, api_login, login, post_form, read_outbox
 from parallel import api_token, fire
 
 from grants.applications.models import Application
@@ -30,7 +30,7 @@ def ready(stage, values=GOOD):
 
 
 def headers(client, email):
-    token = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD}).json["token"]
+    token = api_login(client, email, PASSWORD).json["token"]
     return {"Authorization": f"Bearer {token}"}
 
 

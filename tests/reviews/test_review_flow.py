@@ -1,5 +1,5 @@
 import pytest
-from conftest import PASSWORD, login, post_form, read_outbox
+from conftest import PASSWORD, api_login, login, post_form, read_outbox
 
 from grants.applications.models import AccessLogEntry, Application
 from grants.core.errors import Conflict, ValidationFailed
@@ -153,7 +153,7 @@ def test_ranking_decisions_and_the_applicants_breakdown(stage, app, client):
 
 def test_review_api_flow(stage, client):
     def token(email):
-        return {"Authorization": "Bearer " + client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD}).json["token"]}  # fmt: skip
+        return {"Authorization": "Bearer " + api_login(client, email, PASSWORD).json["token"]}  # fmt: skip
 
     manager = token("manager@example.kz")
     for application in stage.apps:

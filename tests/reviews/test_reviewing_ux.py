@@ -49,9 +49,10 @@ def test_the_conflict_question_starts_unanswered_and_no_answer_is_refused(stage,
     page = client.get(url).get_data(as_text=True)
     radios = re.findall(r'<input type="radio"[^>]*>', page)
     assert len(radios) == 2 and not any("checked" in radio for radio in radios)
-    explanation = {"kk": "Аттар тек осы бетте көрсетіледі", "ru": "Названия показаны только на этой странице"}
-    assert explanation[language] in _text(page)  # why the names are shown on a blind call
-    assert "Partner 1" in _text(page)  # the organizations, for the conflict check
+    explanation = {"kk": "Бұл байқау жасырын бағаланады", "ru": "Этот конкурс оценивается вслепую"}
+    assert explanation[language] in _text(page)  # a blind call names nobody, here too (issue 14)
+    label = {"kk": "1-серіктес", "ru": "Партнёр 1"}
+    assert label[language] in _text(page) and "Partner 1" not in _text(page)  # labels, not the names
 
     refused = post_form(client, f"/reviews/{assignment.id}/declaration", {"pledge": "y", "reason": "Ескерту"},
                         form_url=url)  # fmt: skip
