@@ -162,8 +162,10 @@ def _truncate_pg(url: str) -> None:
             conn.execute(sa.text("SELECT " + ", ".join(f"setval('\"{s}\"', 1, false)" for s in sequences)))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["postgresql"])
 def database_url(request, tmp_path) -> str:
+    """PostgreSQL, the production database. SQLite (the embedded default of `make run`) is asked
+    for explicitly: the demo, its crawl and the migrations run on it too."""
     if request.param == "sqlite":
         target = tmp_path / "db.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)

@@ -1,9 +1,13 @@
 """The schema comes only from migrations, and the models agree with them."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from grants.extensions import db
+
+# Both databases: `make run` upgrades SQLite, production PostgreSQL.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
 def test_models_and_migrations_agree(app):
