@@ -212,8 +212,10 @@ def _require_second_factor():
     record = current_session() if current_user.is_authenticated else None
     if record is None or record.second_factor or not second_factor_required(current_user):
         return None
+    from .core.db import end_unit
+
     end_session()
-    db.session.commit()  # before_request answers outside the request's unit of work
+    end_unit(success=True)  # this before_request answers instead of a view: its unit of work ends here
     flash(gettext("Please log in again: your role requires two-factor login."), "info")
     return redirect(url_for("accounts.login", next=request.full_path if request.method == "GET" else None))
 
