@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as config_module
+from ._data import default_instance, resource
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,13 +65,13 @@ def _static_versions(app: Flask) -> None:
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    instance = Path(os.environ.get("GRANTS_INSTANCE_DIR") or ROOT / "instance")
+    instance = Path(os.environ.get("GRANTS_INSTANCE_DIR") or default_instance())
     from .core import inputs
 
     app = GrantsFlask(
         __name__,
         instance_path=str(instance),
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(resource("templates")),
         static_folder="static",
     )
     app.config.update(config_module.from_environment(instance))
@@ -81,7 +82,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import i18n, security
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(resource("migrations")), render_as_batch=True)
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -144,4 +145,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     register_cli(app)
     _static_versions(app)
+    from .ops import init_app as ops_init
+
+    ops_init(app)  # /readyz, /metrics, request ids and JSON logs
+    from .core.clock import ArrivalStamp
+
+    app.wsgi_app = ArrivalStamp(app.wsgi_app)  # outermost: deadlines count from when a request arrived
     return app

@@ -1,13 +1,21 @@
 """Celery bound to the Flask app (Flask's own pattern): every task runs in an app context, as
 one unit of work: its services only flush, the task commits once when it returns and rolls
 everything back when it raises; emails and tasks it queues (core.db.on_commit) leave after
-that commit. (The alert sender commits its steps itself; see alerts.services.send.)"""
+that commit. (The alert sender commits its steps itself; see alerts.services.send.)
+
+A worker killed mid-task (SIGKILL, a lost host) must not lose it: tasks are acknowledged only
+when they finish (`acks_late`, `reject_on_worker_lost`), so the broker keeps the message and hands
+it to another worker once BROKER_VISIBILITY_TIMEOUT has passed (minutes, not Redis's default
+hour). Every task is therefore idempotent (see grants.tasks), and no task runs or waits (a
+retry's countdown) longer than that timeout."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask
 
 
@@ -27,7 +35,20 @@ def celery_init_app(app: Flask) -> Celery:
                 return result
 
     broker = app.config["BROKER_URL"]
-    transport_options: dict = {"visibility_timeout": 3600}
+    visibility = int(app.config["BROKER_VISIBILITY_TIMEOUT"])
+    transport_options: dict = {
+        "visibility_timeout": visibility,
+        # How often a worker looks for messages whose worker died (kombu's default is every 100 s).
+        "unacked_restore_interval": max(1, min(30, visibility // 10)),
+        "unacked_restore_throttle": 1,
+        # A broker that is down or unreachable: a web request hands its task over in at most a few
+        # seconds and goes on (the committed work waits for the sweep), instead of hanging.
+        # A broker that stops answering on an open connection (a partition, a paused server) fails the
+        # hand-over after a few seconds too. Above the worker's 1 s BRPOP poll, so idle workers are fine.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "socket_keepalive": True,
+    }
     if broker.startswith("filesystem"):
         # The embedded broker: queues are files under instance/broker, no server needed.
         folder = Path(app.config["BROKER_DIR"])
@@ -53,16 +74,30 @@ def celery_init_app(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
         timezone="UTC",
-        beat_schedule=_beat_schedule(),
-        include=["worker.tasks"],
+        beat_schedule=beat_schedule(visibility),
+        include=["grants.tasks"],
     )
     celery.set_default()
+    from . import tasks  # noqa: F401  (registers the tasks, so the registry finds them by name)
+
     app.extensions["celery"] = celery
     return celery
 
 
-def _beat_schedule() -> dict:
-    from worker.tasks import BEAT_SCHEDULE
-
-    return BEAT_SCHEDULE
+def beat_schedule(visibility_timeout: int) -> dict:
+    """The periodic tasks. The sweep of stuck notification claims runs at half the visibility
+    timeout, and treats a claim as stuck after the timeout (alerts.services.sweep), so a message
+    whose worker died goes out within about 1.5 × BROKER_VISIBILITY_TIMEOUT."""
+    return {
+        "alerts-scan": {"task": "grants.alerts_scan", "schedule": crontab(minute="*/15")},
+        "alerts-sweep": {
+            "task": "grants.alerts_sweep",
+            "schedule": timedelta(seconds=max(60, visibility_timeout // 2)),
+        },
+        "retention-run": {"task": "grants.retention_run", "schedule": crontab(hour="2", minute="43")},
+        "sessions-purge": {"task": "grants.sessions_purge", "schedule": crontab(minute="23")},
+        "storage-orphans": {"task": "grants.storage_orphans", "schedule": crontab(hour="3", minute="17")},
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -109,8 +111,63 @@ def retention_run(at, years, dry_run):
     click.echo(f"{len(result.people)} people {verb} (decided before {result.cutoff.date().isoformat()})")
 
 
+@click.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(directory):
+    """Write the database dump, every stored file and a manifest of SHA-256s into DIRECTORY (new or empty)."""
+    from .ops.backup import BackupError, backup
+
+    try:
+        manifest = backup(current_app._get_current_object(), directory)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    size = sum(f["size"] for f in manifest["files"].values())
+    click.echo(f"backup written to {directory}: database ({manifest['database']['kind']}, migration "
+               f"{manifest['migration']['database']}), {manifest['storage']['objects']} stored files, "
+               f"{size} bytes; manifest.json lists the SHA-256 of each")  # fmt: skip
+
+
+@click.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_command(directory):
+    """Restore a backup made by `backup` into an empty database and an empty storage (after checking
+    every file against the manifest)."""
+    from .ops.backup import BackupError, code_head, restore
+
+    try:
+        manifest = restore(current_app._get_current_object(), directory)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"restored the backup of {manifest['created_at']} (app {manifest['app_version']}): database at "
+               f"migration {manifest['migration']['database']}, {manifest['storage']['objects']} stored files")  # fmt: skip
+    if manifest["migration"]["database"] != code_head(current_app._get_current_object()):
+        click.echo("the backup's schema is older than this version's: run `grants db upgrade` before serving")
+
+
+storage_group = AppGroup("storage", help="Stored files (uploads, evidence, letters).")
+
+
+@storage_group.command("orphans")
+@click.option("--delete", is_flag=True, help="Delete them (default: only list them).")
+@click.option("--older-than-hours", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Only files at least this old (a request may be writing a newer one right now).")  # fmt: skip
+def storage_orphans(delete, older_than_hours):
+    """List (or delete) stored files that no row names, such as a letter whose worker was killed."""
+    from datetime import timedelta
+
+    from .ops.orphans import collect
+
+    result = collect(delete=delete, grace=timedelta(hours=older_than_hours))
+    for key in result.found:
+        click.echo(f"{'deleted' if delete else 'orphan'} {key}")
+    click.echo(f"{len(result.found)} orphan(s){', deleted' if delete else ''}")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(storage_group)
     app.cli.add_command(users)
     app.cli.add_command(retention)
     app.cli.add_command(alerts)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -7,6 +7,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from ._data import resource
+
 
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
@@ -48,10 +50,17 @@ def from_environment(instance_path: Path) -> dict:
         "BROKER_URL": env("GRANTS_BROKER_URL") or "filesystem://",
         "BROKER_DIR": str(broker_dir),
         "TASK_QUEUE": env("GRANTS_TASK_QUEUE") or "grants",
+        # A killed worker's task goes to another worker after this many seconds (see celery_app).
+        "BROKER_VISIBILITY_TIMEOUT": int(env("GRANTS_BROKER_VISIBILITY_TIMEOUT") or 300),
         "REDIS_URL": env("GRANTS_REDIS_URL") or None,
         "RATELIMIT_STORAGE_URI": env("GRANTS_REDIS_URL") or "memory://",
         "RATELIMIT_KEY_PREFIX": env("GRANTS_RATELIMIT_PREFIX", "grants"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: count in this process's memory (a warning is logged) instead of answering 500,
+        # and go back to Redis when it answers again. Short timeouts so a lost Redis cannot stall a login.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": int(env("GRANTS_MAIL_PORT") or 25),
         "MAIL_USE_TLS": _bool(env("GRANTS_MAIL_USE_TLS")),
@@ -61,6 +70,13 @@ def from_environment(instance_path: Path) -> dict:
         "TASKS_EAGER": _bool(env("GRANTS_TASKS_EAGER")),
         "ALERT_RETRY_BASE_SECONDS": int(env("GRANTS_ALERT_RETRY_BASE_SECONDS") or 30),
         "UPLOAD_DIR": env("GRANTS_UPLOAD_DIR") or str(instance_path / "uploads"),
+        # Uploads, evidence and letters (core.storage): a folder, or s3://bucket/prefix shared by every
+        # host (keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_DEFAULT_REGION). Unset: UPLOAD_DIR.
+        # The proxy in front sets X-Request-Start (nginx: proxy_set_header X-Request-Start "t=${msec}"):
+        # a deadline then counts from when a request reached it (core.clock.received_at).
+        "TRUST_REQUEST_START": _bool(env("GRANTS_TRUST_REQUEST_START")),
+        "STORAGE_URL": env("GRANTS_STORAGE_URL") or None,
+        "S3_ENDPOINT_URL": env("GRANTS_S3_ENDPOINT_URL") or None,
         "OUTBOX_DIR": env("GRANTS_OUTBOX_DIR") or str(instance_path / "outbox"),
         "TIMEZONE": env("GRANTS_TIMEZONE") or "Asia/Almaty",
         # Uploads are 10 MB at most; the request may carry a little more (form fields).
@@ -76,7 +92,7 @@ def from_environment(instance_path: Path) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
         "REMEMBER_COOKIE_DURATION": timedelta(days=0),
         "BABEL_DEFAULT_LOCALE": "ru",
-        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(resource("translations")),
         "LANGUAGES": ("kk", "ru", "en"),
         "API_TOKEN_LIFETIME": timedelta(days=30),
         "SHOW_OUTBOX": mail_server is None,
@@ -92,4 +108,12 @@ def from_environment(instance_path: Path) -> dict:
         # Personal data of unfunded applications' people is anonymised this many years after the call's
         # decision (accounts.personal_data.run_retention; `flask --app grants retention run`).
         "RETENTION_YEARS": int(env("GRANTS_RETENTION_YEARS") or 5),
+        # Operations (grants/ops, core/logs): "json" logs one object per line with the request id;
+        # /metrics answers a bearer token or clients from these networks (CIDRs, comma-separated), else 404.
+        "LOG_FORMAT": (env("GRANTS_LOG_FORMAT") or "plain").lower(),
+        "LOG_LEVEL": env("GRANTS_LOG_LEVEL") or "INFO",
+        "TRUST_REQUEST_ID": _bool(env("GRANTS_TRUST_REQUEST_ID"), default=True),
+        "METRICS_TOKEN": env("GRANTS_METRICS_TOKEN") or None,
+        "METRICS_ALLOW": [net.strip() for net in (env("GRANTS_METRICS_ALLOW") or "").split(",") if net.strip()],
+        "READYZ_TIMEOUT": float(env("GRANTS_READYZ_TIMEOUT") or 1.5),
     }

@@ -340,10 +340,10 @@ def _seed_channels(person) -> None:
     ids = claim("deadline", object_type="call", object_id=call.id, offset_days=30, due_at=call.closes_at,
                 recipients={person.email: person.locale}, now=now)  # fmt: skip
     db.session.commit()
-    from worker.tasks import send_notification
+    from .core.tasks import enqueue
 
     for note_id in ids:  # through the worker, as the scan sends them (a failure waits for its retry)
-        send_notification.delay(note_id)
+        enqueue("grants.send_notification", note_id)
 
 
 def _seed_questions(users) -> None:

@@ -13,7 +13,7 @@ def main() -> int:
     env = dict(os.environ)
     python = sys.executable
     worker = subprocess.Popen(
-        [python, "-m", "celery", "-A", "worker.app", "worker", "-B", "--loglevel=INFO", "--concurrency=1",
+        [python, "-m", "celery", "-A", "grants.worker", "worker", "-B", "--loglevel=INFO", "--concurrency=1",
          "--schedule", os.path.join(env.get("GRANTS_INSTANCE_DIR", "instance"), "celerybeat-schedule")],
         env=env,
     )  # fmt: skip

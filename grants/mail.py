@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from .core.db import on_commit
+from .core.tasks import enqueue_after_commit
 from .core.urls import base_url
 from .extensions import db
 
@@ -130,12 +130,7 @@ def queue(message: dict, *, kind: str, about: tuple[str, int], language: str):
     db.session.flush()
     note_id = note.id
 
-    def send_it() -> None:
-        from worker.tasks import send_notification
-
-        send_notification.delay(note_id)
-
-    on_commit(send_it)
+    enqueue_after_commit("grants.send_notification", note_id)
     return note
 
 
@@ -150,11 +145,11 @@ def deliver_logged(payload: dict, message_id: str) -> None:
     """Send a logged message (its attachments read back from where they are kept)."""
     import base64
 
-    from .core.uploads import absolute
+    from .core.storage import storage
 
     attachments = []
     for item in payload.get("attachments") or []:
-        data = absolute(item["path"]).read_bytes() if item.get("path") else base64.b64decode(item["data_base64"])
+        data = storage().get(item["path"]) if item.get("path") else base64.b64decode(item["data_base64"])
         attachments.append({"filename": item["filename"], "content_type": item["content_type"], "data": data})
     message = {k: payload[k] for k in ("to", "subject", "text", "html", "headers", "language") if k in payload}
     deliver(message | {"attachments": attachments, "message_id": message_id})

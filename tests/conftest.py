@@ -15,6 +15,7 @@ import socket
 import threading
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from s3server import s3_server  # noqa: F401  (the S3 protocol server fixture, for every test)
 from sqlalchemy.engine import make_url
 
 from grants.core import clock
@@ -36,6 +38,35 @@ SECRET = "test-secret-key-not-for-production"
 
 USED = Counter()
 _UNAVAILABLE: dict[str, str] = {}
+
+
+def _reuse_url_builders() -> None:
+    """Most tests build an app of their own (create_app), and 85% of its 50 ms went to Werkzeug
+    compiling two URL-building functions per route with `compile()`, the same functions for every
+    app. The function depends only on the rule's text, its parsed parts, the names of its defaults
+    and `append_unknown` (it reaches the rule's converters through its `self` argument), so it is
+    compiled once per run; a rule with a default inside its path (the one case where Werkzeug
+    bakes a converter's output into the code) is compiled as before."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:  # another Werkzeug: left as it is
+        return
+    compiled: dict[tuple, object] = {}
+
+    def reused(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        if any(dynamic and part in defaults for dynamic, part in self._trace):
+            return compile_builder(self, append_unknown)
+        key = (self.rule, tuple(self._trace), tuple(defaults), append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = reused
+
+
+_reuse_url_builders()
 
 
 def unavailable(service: str, why: str):
@@ -135,31 +166,49 @@ REFERENCE_TABLES = ("alembic_version", "theme")  # filled by the migrations them
 
 
 _PG_ENGINES: dict[str, sa.engine.Engine] = {}
+_PG_RESET: dict[str, str] = {}
 
 
 def _truncate_pg(url: str) -> None:
-    """Empty every table and restart every id at 1. DELETE in dependency order is ~30 times
-    faster than TRUNCATE on these small tables (TRUNCATE rewrites each table's files)."""
-    from grants import models  # noqa: F401  (every table registered)
-    from grants.extensions import db
-
+    """Empty every table and restart every id at 1, in one round trip. DELETE is ~30 times faster
+    than TRUNCATE on these small tables (TRUNCATE rewrites each table's files and waits for an
+    exclusive lock)."""
     engine = _PG_ENGINES.get(url)
     if engine is None:
         engine = _PG_ENGINES[url] = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    statement = _PG_RESET.get(url)
+    if statement is None:
+        statement = _PG_RESET[url] = _reset_statement(engine)
     with engine.begin() as conn:
+        conn.exec_driver_sql(statement)
+
+
+def _reset_statement(engine) -> str:
+    """Every table of the schema (the migrations' own, not only the models') but the reference ones,
+    then every sequence. As a superuser the session runs as a replica for this transaction: neither
+    the foreign keys' triggers nor the audit log's append-only trigger fire, so the order does not
+    matter; otherwise the audit log is truncated and the rest deleted in dependency order."""
+    from grants import models  # noqa: F401  (every table registered)
+    from grants.extensions import db
+
+    with engine.connect() as conn:
+        superuser = conn.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()
+        tables = set(conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))
+                     .scalars()) - set(REFERENCE_TABLES)  # fmt: skip
         sequences = [
             name
             for name in conn.execute(sa.text("SELECT sequence_name FROM information_schema.sequences")).scalars()
             if not name.startswith(tuple(f"{table}_" for table in REFERENCE_TABLES))
         ]
-        # The audit log refuses DELETE by a row trigger (append-only); TRUNCATE is not a row event.
-        conn.execute(sa.text("TRUNCATE audit_event"))
-        for name in tables:
-            if name != "audit_event":
-                conn.execute(sa.text(f'DELETE FROM "{name}"'))
-        if sequences:
-            conn.execute(sa.text("SELECT " + ", ".join(f"setval('\"{s}\"', 1, false)" for s in sequences)))
+    ordered = [t.name for t in reversed(db.metadata.sorted_tables) if t.name in tables]
+    ordered += sorted(tables - set(ordered))
+    if superuser:
+        parts = ["SET LOCAL session_replication_role = replica"] + [f'DELETE FROM "{name}"' for name in ordered]
+    else:  # the audit log refuses DELETE by a row trigger (append-only); TRUNCATE is not a row event
+        parts = ["TRUNCATE audit_event"] + [f'DELETE FROM "{name}"' for name in ordered if name != "audit_event"]
+    if sequences:
+        parts.append("SELECT " + ", ".join(f"setval('\"{s}\"', 1, false)" for s in sequences))
+    return "; ".join(parts)
 
 
 @pytest.fixture(params=["postgresql"])
@@ -184,6 +233,34 @@ class FreshContextClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+_TEMPLATE_CODE: dict[tuple, dict[str, bytes]] = {}
+
+
+def _share_template_code(app) -> None:
+    """Every app compiles each template it renders (about 10 ms each) into its own Jinja
+    environment. The apps of a run share the compiled code through Jinja's bytecode cache, one
+    cache per way of compiling (a changed template file has another checksum: compiled anew)."""
+    import jinja2
+
+    env = app.jinja_env
+    how = (tuple(sorted(env.extensions)), env.trim_blocks, env.lstrip_blocks, env.keep_trailing_newline,
+           env.newline_sequence, env.optimized, env.is_async, env.block_start_string, env.variable_start_string,
+           env.comment_start_string, env.line_statement_prefix, env.line_comment_prefix,
+           getattr(env.finalize, "__qualname__", env.finalize), getattr(env.autoescape, "__qualname__", env.autoescape),
+           env.undefined)  # fmt: skip
+    codes = _TEMPLATE_CODE.setdefault(how, {})
+
+    class Shared(jinja2.BytecodeCache):
+        def load_bytecode(self, bucket):
+            if bucket.key in codes:
+                bucket.bytecode_from_string(codes[bucket.key])
+
+        def dump_bytecode(self, bucket):
+            codes[bucket.key] = bucket.bytecode_to_string()
+
+    env.bytecode_cache = Shared()
+
+
 @pytest.fixture
 def make_app(tmp_path):
     apps = []
@@ -194,6 +271,7 @@ def make_app(tmp_path):
         config = _base_config(url, tmp_path) | overrides
         app = create_app(config)
         app.test_client_class = FreshContextClient
+        _share_template_code(app)
         apps.append(app)
         return app
 
@@ -216,6 +294,112 @@ def app(make_app, database_url):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- the demo round, seeded once per run ----------------------------------------------------
+
+
+@contextmanager
+def _locked(path: Path):
+    """One process at a time (the xdist workers share the folder the lock file is in)."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _seed_demo(url: str, instance: Path) -> None:
+    from grants import create_app
+    from grants.demo import seed
+    from grants.extensions import db
+
+    app = create_app(_base_config(url, instance))
+    with app.app_context():
+        seed(only_if_empty=False)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _pg_admin():
+    return sa.create_engine(_sqlalchemy_url(PG_URL), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+def _drop_pg(admin, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+            {"n": name},
+        )  # fmt: skip
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory, sqlite_template):
+    """demo_database("postgresql" | "sqlite", folder) -> URL of a database of its own holding the
+    demo round (grants.demo.seed), with its files (letters, evidence) in `folder`, the instance
+    folder of `_base_config(url, folder)`. The demo is seeded once per run — by the first xdist
+    worker to ask; the others wait for it — and copied: PostgreSQL copies a template database,
+    SQLite a file. Seeding takes 10–25 s; a copy well under a second. Ask for `pg_database` beside
+    it for PostgreSQL (the server is checked there, and counted)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    run = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_TESTRUNUID", ""))[:12] or RUN_ID
+    seeded: dict[str, Path] = {}
+    made: list[str] = []
+    admin = None
+
+    def copy(dialect: str, folder: Path) -> str:
+        nonlocal admin
+        template = shared / f"demo-{dialect}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if dialect == "sqlite":
+            with _locked(shared / "demo-sqlite.lock"):
+                if not (template / "ready").exists():
+                    shutil.rmtree(template, ignore_errors=True)
+                    template.mkdir()
+                    shutil.copy(sqlite_template, template / "demo.sqlite3")
+                    _seed_demo(f"sqlite:///{template / 'demo.sqlite3'}", template)
+                    (template / "ready").write_text("")
+                shutil.copytree(template, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("ready"))
+            return f"sqlite:///{folder / 'demo.sqlite3'}"
+        admin = admin or _pg_admin()
+        name = f"grants_demo_{run}"
+        with _locked(shared / "demo-postgresql.lock"):
+            with admin.connect() as conn:
+                exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not (exists and (template / "ready").exists()):
+                shutil.rmtree(template, ignore_errors=True)
+                template.mkdir()
+                _drop_pg(admin, name)
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                seeded["postgresql"] = template  # this worker made it: this worker drops it
+                url = make_url(_sqlalchemy_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+                migrate(url, template)
+                _seed_demo(url, template)
+                (template / "ready").write_text(name)
+            target = f"grants_test_{RUN_ID}_demo{len(made) + 1}"
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{target}" TEMPLATE "{name}"'))
+            made.append(target)
+            shutil.copytree(template, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("ready"))
+        return make_url(_sqlalchemy_url(PG_URL)).set(database=target).render_as_string(hide_password=False)
+
+    yield copy
+    if admin is not None:
+        for name in made:
+            _drop_pg(admin, name)
+        if "postgresql" in seeded:
+            with _locked(shared / "demo-postgresql.lock"):
+                (seeded["postgresql"] / "ready").unlink(missing_ok=True)
+                _drop_pg(admin, f"grants_demo_{run}")
+        admin.dispose()
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -515,6 +699,7 @@ SERVICE_FIXTURES = {
     "redis_url": "Redis",
     "smtp_server": "SMTP",
     "browser": "Chromium",
+    "s3_server": "S3",
 }
 
 
@@ -540,6 +725,48 @@ def pytest_runtest_makereport(item, call):
         names.add("sqlite_template")
     if report.when == "call":
         report.user_properties.append(("service_fixtures", sorted(names & set(SERVICE_FIXTURES))))
+
+
+# --- order under pytest-xdist: the longest files first -------------------------------------
+# `--dist loadfile` hands out whole files in order. pytest-xdist's default order (most tests
+# first) put these one-test files of 30–90 s last, so one worker ran them alone at the end while
+# the other sat idle. Longest first (then most tests first) leaves only short files for the end.
+# A new file that runs for more than ~15 s belongs in this list (measure with --durations).
+SLOW_FIRST = (
+    "tests/api/test_fuzz.py",  # the demo on PostgreSQL, seeded while the other worker seeds it on SQLite…
+    "tests/test_phone_layout.py",  # …for this one (tests/conftest.py `demo_database`)
+    "tests/packaging/test_wheel.py",
+    "tests/security/test_schemathesis.py",
+    "tests/scaleout/test_two_web_hosts.py",
+    "tests/test_accessibility.py",
+    "tests/applications/test_browser_offline.py",
+    "tests/test_browser_communication.py",
+    "tests/test_demo_crawl.py",
+    "tests/channels/test_delivery.py",
+    "tests/alerts/test_worker_alerts.py",
+    "tests/applications/test_browser_applications.py",
+    "tests/clarifications/test_clarifications.py",
+    "tests/reviews/test_browser_reviews.py",
+    "tests/test_demo.py",
+    "tests/reviews/test_integrity.py",
+)
+
+
+def pytest_configure(config):
+    if getattr(config.option, "dist", "no") == "loadfile":  # the controller: keep the order below
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # a run in one process keeps pytest's own order
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    rank = {path: n for n, path in enumerate(SLOW_FIRST)}
+
+    order = sorted(files, key=lambda path: (rank.get(path, len(SLOW_FIRST)), -len(files[path])))
+    items[:] = [item for path in order for item in files[path]]
 
 
 def pytest_terminal_summary(terminalreporter):

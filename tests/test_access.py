@@ -239,6 +239,8 @@ ROUTES: dict[str, Route] = {
     "static": Route(GET=PUBLIC),
     "public.home": Route(GET=PUBLIC),
     "public.health": Route(GET=PUBLIC),
+    "ops.readyz": Route(GET=PUBLIC),  # the embedded broker and the folder storage: ready
+    "ops.prometheus_metrics": Route(GET=page(404, anonymous=404)),  # only a token or an allowed network (tests/ops)
     "public.favicon": Route(GET=PUBLIC),
     "offline.service_worker": Route(GET=PUBLIC),
     "offline.offline": Route(GET=PUBLIC),

@@ -5,10 +5,9 @@ from conftest import login
 
 from grants.extensions import db
 
+
 # `make run` seeds the demo into SQLite (tests/api/test_fuzz.py seeds it into PostgreSQL too).
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_demo_seeds_every_stage_once(app):
     from grants.calls.models import Call
     from grants.demo import seed
@@ -25,17 +24,21 @@ def test_demo_seeds_every_stage_once(app):
 
 
 @pytest.fixture
-def demo(app):
-    from grants.demo import PASSWORD, seed
+def demo(make_app, demo_database, tmp_path):
+    """An app on a copy of the demo round on SQLite, seeded once per run (`demo_database` in
+    tests/conftest.py)."""
+    app = make_app(demo_database("sqlite", tmp_path))
+    with app.app_context():
+        yield app
 
-    seed(only_if_empty=True)
-    return PASSWORD
 
-
-def test_demo_shows_an_award_in_each_state_and_every_award_page_answers(app, demo):
+def test_demo_shows_an_award_in_each_state_and_every_award_page_answers(demo):
     """Letter not issued, first tranche paid, a report waiting for the manager, completed; each
     award's pages answer 200 to the manager and to its grantee."""
     from grants.awards.models import Award
+    from grants.demo import PASSWORD
+
+    app = demo
 
     awards = db.session.execute(db.select(Award).order_by(Award.id)).scalars().all()
     states = [
@@ -48,12 +51,12 @@ def test_demo_shows_an_award_in_each_state_and_every_award_page_answers(app, dem
         (True, ["paid"] * 3, ["approved", "approved"], "completed"),
     ]
     manager = app.test_client()
-    login(manager, "manager@demo.kz", demo)
+    login(manager, "manager@demo.kz", PASSWORD)
     call_id = awards[0].application.call_id
     assert manager.get(f"/manage/calls/{call_id}/awards").status_code == 200
     for n, award in enumerate(awards):
         grantee = app.test_client()
-        login(grantee, f"lead{n}@demo.kz", demo)
+        login(grantee, f"lead{n}@demo.kz", PASSWORD)
         for client in (manager, grantee):
             assert client.get(f"/awards/{award.id}").status_code == 200, (n, award.agreement_number)
             if award.letter is not None:

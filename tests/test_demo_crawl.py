@@ -17,19 +17,13 @@ MAX_PAGES = 400  # per login, a safety stop: the demo has fewer distinct pages t
 
 
 @pytest.fixture(scope="module")
-def demo_app(tmp_path_factory, sqlite_template):
-    import shutil
-
+def demo_app(tmp_path_factory, demo_database):
     from grants import create_app
-    from grants.demo import seed
 
     folder = tmp_path_factory.mktemp("demo-crawl")
-    target = folder / "demo.sqlite3"
-    shutil.copy(sqlite_template, target)
-    app = create_app(_base_config(f"sqlite:///{target}", folder))
+    app = create_app(_base_config(demo_database("sqlite", folder), folder))
     app.test_client_class = FreshContextClient
     with app.app_context():
-        seed(only_if_empty=True)
         yield app
         db.session.remove()
         db.engine.dispose()

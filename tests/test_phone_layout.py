@@ -6,7 +6,6 @@ long budget. Every key page is opened as the role that uses it and measured; the
 collected and reported at once, each with the elements that stick out of the viewport."""
 
 import io
-import shutil
 import threading
 
 import pytest
@@ -156,19 +155,15 @@ def _long_strings_scenario() -> dict:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, sqlite_template):
+def site(tmp_path_factory, demo_database):
     """The demo plus the long strings, on SQLite (what `make run` uses), served over real HTTP."""
     from werkzeug.serving import make_server
 
     from grants import create_app
-    from grants.demo import seed
 
     folder = tmp_path_factory.mktemp("phone-layout")
-    target = folder / "demo.sqlite3"
-    shutil.copy(sqlite_template, target)
-    app = create_app(_base_config(f"sqlite:///{target}", folder))
+    app = create_app(_base_config(demo_database("sqlite", folder), folder))
     with app.app_context():
-        seed(only_if_empty=True)
         ids = _long_strings_scenario()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -72,21 +72,22 @@ def test_a_real_celery_worker_takes_tasks_from_redis(make_app, tmp_path, redis_u
         "GRANTS_MAIL_PORT": str(port),
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--pool=solo", "--loglevel=WARNING",
+        [sys.executable, "-m", "celery", "-A", "grants.worker", "worker", "--pool=solo", "--loglevel=WARNING",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", queue],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         app = make_app(f"sqlite:///{tmp_path}/app.sqlite3", BROKER_URL=url, TASKS_EAGER=False, TASK_QUEUE=queue)
         with app.app_context():
-            from worker.tasks import ping, send_email
+            from grants.core.tasks import enqueue
 
             value = uuid.uuid4().hex
-            ping.delay(value)
+            enqueue("grants.ping", value)
             popped = redis.Redis.from_url(url).blpop([f"{prefix}:ping"], timeout=60)
             assert popped is not None, "the worker did not answer within 60 s"
             assert popped[1].decode() == value
-            send_email.delay({"to": "w@example.kz", "subject": "Тест", "text": "Сәлем", "html": None, "headers": {}})
+            message = {"to": "w@example.kz", "subject": "Тест", "text": "Сәлем", "html": None, "headers": {}}
+            enqueue("grants.send_email", message)
             [msg] = inbox.wait_for(1, timeout=60)
             assert msg["Subject"] == "Тест"
     finally:

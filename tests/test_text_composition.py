@@ -4,7 +4,6 @@ the module (the seed decides a call, issues award letters and files a report).""
 
 import io
 import re
-import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,18 +30,13 @@ DECIMAL_POINT = re.compile(r"\d\.\d")  # 94.33, 60.00: machine output in kk and 
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory, sqlite_template):
+def demo(tmp_path_factory, demo_database):
     from grants import create_app
-    from grants.demo import seed
 
     folder = tmp_path_factory.mktemp("text-composition")
-    target = folder / "demo.sqlite3"
-    shutil.copy(sqlite_template, target)
-    app = create_app(_base_config(f"sqlite:///{target}", folder))
+    app = create_app(_base_config(demo_database("sqlite", folder), folder))
     app.test_client_class = FreshContextClient
     with app.app_context():
-        seed(only_if_empty=True)
-        db.session.commit()
         yield app
         db.session.remove()
         db.engine.dispose()

@@ -1,1 +1,1 @@
-"""Celery worker: `celery -A worker.app worker -B` (see the Makefile)."""
+"""Old command lines (`celery -A worker.app worker`) keep working; the worker is `grants.worker`."""

@@ -1,6 +1,5 @@
-"""The worker's entry point: builds the Flask app once and exposes its Celery app."""
+"""Kept for old command lines: `celery -A worker.app worker` is `celery -A grants.worker worker`."""
 
-from grants import create_app
+from grants.worker import celery, flask_app
 
-flask_app = create_app()
-celery = flask_app.extensions["celery"]
+__all__ = ["celery", "flask_app"]

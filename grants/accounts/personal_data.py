@@ -242,7 +242,7 @@ def uploaded_files(user: User) -> list[tuple[str, str]]:
 def export_archive(user: User) -> tempfile.SpooledTemporaryFile:
     """The zip (data.json and the uploaded files), written to a spooled temporary file: small
     exports stay in memory, large ones go to disk; files are copied in chunks, never read whole."""
-    from ..core import uploads
+    from ..core.storage import storage
 
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -250,7 +250,7 @@ def export_archive(user: User) -> tempfile.SpooledTemporaryFile:
         archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
         for name, path in uploaded_files(user):
             try:
-                source = uploads.absolute(path).open("rb")
+                source = storage().open(path)
             except OSError:
                 continue  # a file gone from storage: the listing in data.json still names it
             with source, archive.open(name, "w", force_zip64=True) as target:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -37,10 +37,10 @@ def backoff(attempt: int) -> int:
 
 
 def _queue(ids: list[int]) -> None:
-    from worker.tasks import send_notification
+    from ..core.tasks import enqueue
 
     for note_id in ids:
-        send_notification.delay(note_id)
+        enqueue("grants.send_notification", note_id)
 
 
 @transactional
@@ -54,12 +54,37 @@ def run_scan(now: datetime | None = None, *, dry_run: bool = False):
     return result
 
 
+def stuck_after() -> timedelta:
+    """How long a claim may wait, or a send may take, before it counts as lost (its worker died):
+    the broker's visibility timeout, after which a killed worker's task is delivered again anyway
+    (grants.celery_app; the sweep runs at half that period), and at least a minute."""
+    return timedelta(seconds=max(60, int(current_app.config.get("BROKER_VISIBILITY_TIMEOUT", 300))))
+
+
 def sweep(now: datetime | None = None) -> list[int]:
-    """Send again what was claimed but never sent (a crashed worker, a lost task). It writes
-    nothing, so the sends are queued at once."""
-    ids = stale(now or clock.now())
+    """Send again what was claimed but never sent (a crashed worker, a lost task), and claim the
+    announcement of a call whose announcing task was lost. Stale claims are queued at once; new
+    announcement claims after the commit."""
+    now = now or clock.now()
+    for call_id in unannounced_calls(now):
+        announce_call(call_id)
+    ids = stale(now, claimed_after=stuck_after(), sending_after=stuck_after())
     _queue(ids)
     return ids
+
+
+ANNOUNCE_WITHIN = timedelta(days=7)
+
+
+def unannounced_calls(now: datetime) -> list[int]:
+    """Calls published in the last week whose announcement was never claimed: the task queued at
+    publication was lost (the broker was down at that moment). The sweep claims it then; claims
+    are once per call and subscriber, so a late task changes nothing."""
+    announced = select(Notification.id).where(Notification.kind == "announcement", Notification.object_type == "call",
+                                              Notification.object_id == Call.id)  # fmt: skip
+    query = select(Call.id).where(Call.published_at.is_not(None), Call.published_at <= now,
+                                  Call.published_at > now - ANNOUNCE_WITHIN, ~announced.exists())  # fmt: skip
+    return list(db.session.execute(query.order_by(Call.id)).scalars())
 
 
 @transactional
@@ -153,13 +178,17 @@ def send(note_id: int) -> str:
     retry with backoff until MAX_ATTEMPTS, then `failed`; a refusal that will not change is final:
     `bounced` (SMTP 5xx for the address, a bot blocked by the person — the chat is then unlinked)
     or `failed` (any other 4xx)."""
-    query = select(Notification).where(Notification.id == note_id)
+    # populate_existing: what is committed now, not a copy this session loaded before the lock
+    query = select(Notification).where(Notification.id == note_id).execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     note = db.session.execute(query).scalar_one_or_none()
     if note is None or lifecycle.is_final(note):
         db.session.rollback()  # releases nothing but our snapshot: a duplicate task does nothing
         return note.status if note else "missing"
+    if note.status == lifecycle.Status.SENDING and (note.attempted_at or clock.now()) > clock.now() - stuck_after():
+        db.session.rollback()  # another worker is talking to the relay now: a second copy would send it twice
+        return note.status
     deliver = _prepare(note)
     if isinstance(deliver, str):
         lifecycle.transition(note, "skip", error=deliver)

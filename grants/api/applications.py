@@ -1,9 +1,8 @@
 from flask import jsonify, request
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..applications import rules, services
-from ..applications.lifecycle import Status
 from ..applications.models import Application
 from ..applications.sections import ATTACHMENT_KINDS, CATEGORIES, DECLARATIONS, MAX_MONTHS
 from ..calls import rules as call_rules
@@ -239,26 +238,25 @@ def list_applications():
     # An unknown or out-of-range ?call_id= lists nothing (0 is no call), never everything.
     call_id = query_int("call_id", 0) if request.args.get("call_id") else None
     page, per_page = page_args()
-    items = services.applications_of(user)
-    if user.is_manager:
-        query = select(Application).where(Application.status != Status.DRAFT)
-        if call_id is not None:
-            query = query.where(Application.call_id == call_id)
-        managed = list(db.session.execute(query.order_by(Application.id)).scalars())
-        items = list({a.id: a for a in items + managed}.values())
-    if call_id is not None:
-        items = [a for a in items if a.call_id == call_id]
-    items.sort(key=lambda a: a.id)
-    chunk = items[(page - 1) * per_page : page * per_page]
+    orgs = consortium_rules.user_org_ids(user)
+    query = services.visible_query(user, orgs)
+    if query is not None and call_id is not None:
+        query = query.where(Application.call_id == call_id)
+    if query is None:
+        total, chunk = 0, []
+    else:  # the page is cut in SQL: two queries and the page's rows, whatever the number of applications
+        total = db.session.execute(select(func.count()).select_from(query.with_only_columns(Application.id)
+                                                                    .subquery())).scalar_one()  # fmt: skip
+        chunk = list(db.session.execute(query.order_by(Application.id).offset((page - 1) * per_page).limit(per_page)
+                                        .options(*services.list_options())).scalars())  # fmt: skip
     # Listing shows metadata only; opening one (GET /applications/{id}) is what gets logged. A sealed
     # application's title and consortium stay hidden from a manager until opened with a reason.
-    orgs = consortium_rules.user_org_ids(user)
     opened = rules.opened_with_reason(user, [a.id for a in chunk])
     shown = {a.id for a in chunk if rules.can_list_details(user, a, opened, orgs)}
     return jsonify({"items": [{"id": a.id, "call_id": a.call_id, "status": a.status, "sealed": a.id not in shown,
                                "consortium_id": a.consortium_id if a.id in shown else None,
                                "title": a.title if a.id in shown else None} for a in chunk],
-                    "page": page, "per_page": per_page, "total": len(items)})  # fmt: skip
+                    "page": page, "per_page": per_page, "total": total})  # fmt: skip
 
 
 @endpoint("/applications/<int:app_id>/submit", "POST", summary="Submit: freeze, hash, receipt", response=SUBMITTED,

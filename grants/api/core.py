@@ -105,6 +105,7 @@ class Endpoint:
 
 
 ENDPOINTS: list[Endpoint] = []
+EXTRA_PATHS: dict = {}  # operations outside /api/v1 (/readyz, /metrics: grants.ops), shown in the document
 
 
 def endpoint(
@@ -199,5 +200,5 @@ def openapi_document() -> dict:
         "info": {"title": "Grants API", "version": "1.0.0", "description": "JSON API of the Grants system."},
         "servers": [{"url": "/"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "paths": paths,
+        "paths": paths | EXTRA_PATHS,
     }

@@ -109,7 +109,19 @@ def can_read_result(found: Access | None, app: Application) -> bool:
 
 
 def get_application_or_404(app_id: int, user, action: str = "view") -> tuple[Application, Access]:
-    app = db.session.get(Application, app_id)
+    from sqlalchemy.orm import joinedload
+
+    from ..calls.models import Call
+    from ..consortia.models import Consortium, ConsortiumMember
+    from ..organizations.models import Organization
+
+    # The call's lists and the organizations' themes load only when a page asks for them.
+    call, consortium = joinedload(Application.call), joinedload(Application.consortium)
+    app = db.session.get(Application, app_id, options=[
+        call.lazyload(Call.criteria), call.lazyload(Call.themes), call.lazyload(Call.region_rows),
+        consortium.joinedload(Consortium.lead).lazyload(Organization.theme_rows),
+        consortium.selectinload(Consortium.members).joinedload(ConsortiumMember.organization)
+        .lazyload(Organization.theme_rows)])  # fmt: skip
     if app is None:
         abort(404)
     found = access(user, app)

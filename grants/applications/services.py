@@ -8,6 +8,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -294,6 +295,20 @@ def _sections(data: dict) -> set[str]:
     return {FIELD_SECTION[key] for key in data if key in FIELD_SECTION}
 
 
+def lock_for_writing(app: Application) -> Application:
+    """Take the application's row lock and forget what may have changed while waiting for it: its
+    columns are read again with the lock (one statement); its own rows and the consortium's members
+    load again, as committed now, when next used. Unlike core.db.lock, the call and organizations it
+    was loaded with are not read again: a save or a submission needs them as they were."""
+    columns = [attr.key for attr in sa_inspect(Application).column_attrs]
+    db.session.refresh(app, attribute_names=columns, with_for_update={"of": Application})
+    db.session.expire(app, ["budget_lines", "indicators", "workplan", "attachments"])
+    for member in app.consortium.members:  # a partner's decline in flight took the lock first
+        db.session.expire(member)
+    db.session.expire(app.consortium, ["members"])
+    return app
+
+
 @transactional
 def save(actor, app: Application, data: dict, *, version) -> Application:
     """Save part of a draft. `version` is the version the writer started from. If one of the
@@ -302,7 +317,7 @@ def save(actor, app: Application, data: dict, *, version) -> Application:
     sections, or of exactly the text already saved (the writer's own autosave got there first),
     is not a conflict; a section nobody has saved yet has not changed. The row lock is taken before the versions are compared, so two tabs
     saving at once cannot both pass the check: the second waits, then sees the first's change."""
-    lock(app)
+    lock_for_writing(app)
     if not lifecycle.is_editable(app):
         raise Conflict(_("A submitted application cannot be changed. Withdraw it first (before the deadline)."),
                        code="not_editable")  # fmt: skip
@@ -406,6 +421,40 @@ def access_log(app: Application) -> list[AccessLogEntry]:
                                    .order_by(AccessLogEntry.created_at.desc())).scalars())  # fmt: skip
 
 
+def list_options() -> tuple:
+    """Loader options of a list of applications: the application's own rows (budget, indicators,
+    workplan, files) and the call's and organizations' lists load only if asked for, so a list
+    costs a fixed number of queries whatever its length."""
+    from sqlalchemy.orm import joinedload, lazyload
+
+    from ..consortia.models import ConsortiumMember
+    from ..organizations.models import Organization
+
+    call, consortium = joinedload(Application.call), joinedload(Application.consortium)
+    return (lazyload(Application.budget_lines), lazyload(Application.indicators), lazyload(Application.workplan),
+            lazyload(Application.attachments), call.lazyload(Call.criteria), call.lazyload(Call.themes),
+            call.lazyload(Call.region_rows), consortium.lazyload(Consortium.lead),
+            consortium.selectinload(Consortium.members).joinedload(ConsortiumMember.organization)
+            .lazyload(Organization.theme_rows))  # fmt: skip
+
+
+def visible_query(user, orgs: set[int]):
+    """select(Application) of what `user` may list: their consortia's applications, and for a
+    manager every application past its draft; None when that is nothing."""
+    from sqlalchemy import or_
+
+    from ..consortia.models import ConsortiumMember
+
+    conditions = []
+    if orgs:
+        consortia = select(ConsortiumMember.consortium_id).where(ConsortiumMember.organization_id.in_(orgs),
+                                                                 ConsortiumMember.declined_at.is_(None))  # fmt: skip
+        conditions.append(Application.consortium_id.in_(consortia))
+    if getattr(user, "is_manager", False):
+        conditions.append(Application.status != lifecycle.Status.DRAFT)
+    return select(Application).where(or_(*conditions)) if conditions else None
+
+
 def applications_of(user) -> list[Application]:
     orgs = user_org_ids(user)
     if not orgs:
@@ -414,8 +463,8 @@ def applications_of(user) -> list[Application]:
 
     consortia = select(ConsortiumMember.consortium_id).where(ConsortiumMember.organization_id.in_(orgs),
                                                              ConsortiumMember.declined_at.is_(None))  # fmt: skip
-    return list(db.session.execute(select(Application).where(Application.consortium_id.in_(consortia))
-                                   .order_by(Application.updated_at.desc())).scalars())  # fmt: skip
+    query = select(Application).where(Application.consortium_id.in_(consortia))
+    return list(db.session.execute(query.order_by(Application.updated_at.desc()).options(*list_options())).scalars())
 
 
 # The final check and submission live in submission.py; these names stay the domain's services.

@@ -8,6 +8,7 @@ import json
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy import text as text_sql
 
 from .. import mail, notices
 from ..calls.models import Call
@@ -105,15 +106,20 @@ def _deadline_passed(call: Call) -> Conflict:
 @transactional
 def submit(actor, app: Application) -> Submission:
     """Freeze the application: canonical snapshot, SHA-256, receipt number, receipt email.
-    Locks the call (receipt numbers per call) and then the application before checking, so of
-    several submits at once exactly one freezes a version; the others see it submitted (409)."""
+    Takes a share lock on the call (a manager changing or closing it waits for submissions in
+    flight, and they for it; submissions do not wait for each other), then the application's
+    row lock before checking, so of several submits of one application exactly one freezes a
+    version; the others see it submitted (409). Receipt numbers are ordered per call by a lock
+    taken last, held only while the submission is numbered, written and committed: in a deadline
+    rush the call's submissions never queue behind each other's checks and snapshots."""
+    from .services import lock_for_writing
+
     if not acts_for_lead(actor, app.consortium):
         raise Forbidden(_("Only a member of the lead organization can submit the application."), code="not_lead")
-    call = db.session.execute(select(Call).where(Call.id == app.call_id).with_for_update()).scalar_one()
-    lock(app)
-    for member in app.consortium.members:  # as committed now: a partner's decline in flight took the lock first
-        db.session.expire(member)
-    now = clock.now()
+    call = app.call
+    db.session.refresh(call, attribute_names=["closes_at", "opens_at"], with_for_update={"read": True})
+    lock_for_writing(app)  # and the consortium's members as committed now
+    now = clock.received_at()  # when the request reached us: a queue at the deadline does not make it late
     if now >= call.closes_at:
         raise _deadline_passed(call)
     if now < call.opens_at:
@@ -127,12 +133,14 @@ def submit(actor, app: Application) -> Submission:
             fields.setdefault(section, []).append(message)
         raise ValidationFailed(_("The application is not complete yet. See the list of problems."), fields=fields,
                                code="incomplete")  # fmt: skip
+    version = (db.session.execute(select(func.count(Submission.id)).filter_by(application_id=app.id)).scalar() or 0) + 1
+    text = canonical(snapshot(app))
+    recipients = lead_members(app.consortium)
     if app.number is None:
+        _numbering_lock(call.id)  # from here to the commit: a few statements
         app.number = (
             db.session.execute(select(func.max(Application.number)).filter_by(call_id=call.id)).scalar() or 0
         ) + 1
-    version = (db.session.execute(select(func.count(Submission.id)).filter_by(application_id=app.id)).scalar() or 0) + 1
-    text = canonical(snapshot(app))
     receipt = f"{call.code}-{app.number:04d}" + (f"-v{version}" if version > 1 else "")
     submission = Submission(application_id=app.id, version=version, receipt_number=receipt, snapshot=text,
                             sha256=hashlib.sha256(text.encode()).hexdigest(), submitted_at=now,
@@ -142,14 +150,23 @@ def submit(actor, app: Application) -> Submission:
     lifecycle.transition(app, lifecycle.Status.SUBMITTED, actor, locked=True, receipt_number=receipt,
                          sha256=submission.sha256)  # fmt: skip
     db.session.flush()
-    _send_receipt(app, submission)
+    _send_receipt(app, submission, recipients)
     notices.submitted_to_partners(app, submission)
     return submission
 
 
-def _send_receipt(app: Application, submission: Submission) -> None:
+def _numbering_lock(call_id: int) -> None:
+    """The transaction-scoped lock under which a call's next receipt number is taken (PostgreSQL
+    advisory lock; SQLite serialises writers itself). Only submit takes it, and last, after the
+    call's and the application's row locks, so it closes no cycle with them."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"grants:receipt-numbers:{call_id}".encode()).digest()[:8], "big", signed=True)
+        db.session.execute(text_sql("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _send_receipt(app: Application, submission: Submission, recipients: list) -> None:
     link = external_url("applications.receipt_pdf", app_id=app.id)
-    for person in lead_members(app.consortium):
+    for person in recipients:
         mail.send(person.email, "application_receipt", person.locale, app=app, submission=submission, link=link)
 
 
@@ -157,7 +174,7 @@ def _send_receipt(app: Application, submission: Submission) -> None:
 def withdraw(actor, app: Application) -> Application:
     if not acts_for_lead(actor, app.consortium):
         raise Forbidden(_("Only a member of the lead organization can withdraw the application."), code="not_lead")
-    if clock.now() >= app.call.closes_at:
+    if clock.received_at() >= app.call.closes_at:
         raise _deadline_passed(app.call)
     lock(app)
     lifecycle.transition(app, lifecycle.Status.WITHDRAWN, actor, locked=True)

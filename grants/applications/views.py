@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
@@ -224,12 +224,7 @@ def attachment(app_id: int, attachment_id: int):
     item = next((a for a in app.attachments if a.id == attachment_id), None)
     if item is None:
         abort(404)
-    response = send_file(uploads.absolute(item.path), mimetype=item.content_type, as_attachment=True,
-                         download_name=item.filename)  # fmt: skip
-    response.headers["Content-Disposition"] = uploads.content_disposition(item.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return uploads.send(item.path, name=item.filename, content_type=item.content_type)
 
 
 @bp.route("/applications/<int:app_id>/access-log")

@@ -1,5 +1,5 @@
 from flask import Blueprint, render_template, request
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role
 from ..core.access import role_required
@@ -12,7 +12,7 @@ bp = Blueprint("audit", __name__)
 @bp.route("/manage/audit")
 @role_required(Role.MANAGER, Role.ADMIN)
 def index():
-    query = db.select(AuditEvent).options(selectinload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
+    query = db.select(AuditEvent).options(joinedload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
     object_type = request.args.get("object_type", "").strip()
     object_id = request.args.get("object_id", type=int)
     action = request.args.get("action", "").strip()

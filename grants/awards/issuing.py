@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..accounts.models import User
 from ..audit.services import record
 from ..consortia.rules import lead_member_query
-from ..core import clock
+from ..core import clock, storage
 from ..core.db import transactional
 from ..core.errors import Conflict
 from ..extensions import db
@@ -59,10 +57,8 @@ def issue_letter(actor, award: Award, language: str | None = None, *, seen_versi
     snapshot = snapshot_of(award)
     data = render_letter(snapshot, language, code, version)
     digest = hashlib.sha256(data).hexdigest()
-    relative = Path("letters") / f"{award.id}-v{version}-{code}.pdf"
-    target = Path(current_app.config["UPLOAD_DIR"]) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    relative = f"letters/{award.id}-v{version}-{code}.pdf"
+    storage.save(relative, data, "application/pdf")
     now = clock.now()
     for old in award.letters:
         if old.superseded_at is None:
@@ -101,9 +97,7 @@ def find_letter(code: str) -> Letter | None:
 
 
 def letter_bytes(letter: Letter) -> bytes:
-    from ..core.uploads import absolute
-
-    return absolute(letter.path).read_bytes()
+    return storage.storage().get(letter.path)
 
 
 def letter_pdf(award: Award, letter: Letter, language: str | None) -> bytes:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
@@ -78,9 +78,17 @@ def dashboard(call_id: int):
             if request.form.get("confirm") != "1":
                 flash(_("Tick the box to confirm."), "error")
                 return redirect(url_for("awards.dashboard", call_id=call.id))
-            from worker.tasks import issue_letters
+            from kombu.exceptions import OperationalError
 
-            issue_letters.delay(call.id, current_user.id)
+            from ..core.tasks import enqueue
+
+            try:
+                enqueue("grants.issue_letters", call.id, current_user.id)
+            except (OperationalError, OSError):  # the broker is down: nothing was started
+                current_app.logger.warning("issue_letters for call %s not queued: broker down", call.id, exc_info=True)
+                flash(_("The letters could not be started: the task service is not reachable. Please try again "
+                        "in a few minutes."), "error")  # fmt: skip
+                return redirect(url_for("awards.dashboard", call_id=call.id))
             flash(_("The letters are being generated; this page shows the progress."), "success")
         return redirect(
             url_for(

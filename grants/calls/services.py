@@ -13,8 +13,9 @@ from werkzeug.datastructures import FileStorage
 from ..audit.models import AuditEvent
 from ..audit.services import changes, record
 from ..core import clock, uploads
-from ..core.db import lock, on_commit, transactional
+from ..core.db import lock, transactional
 from ..core.errors import Conflict, ValidationFailed
+from ..core.tasks import enqueue_after_commit
 from ..extensions import db
 from ..i18n import display_zone
 from . import lifecycle
@@ -172,12 +173,7 @@ def publish(actor, call: Call) -> Call:
     lifecycle.transition(call, Status.PUBLISHED, actor, locked=True)
     call_id = call.id
 
-    def announce() -> None:
-        from worker.tasks import announce_call
-
-        announce_call.delay(call_id)
-
-    on_commit(announce)
+    enqueue_after_commit("grants.announce_call", call_id)
     return call
 
 

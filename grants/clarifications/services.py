@@ -103,7 +103,7 @@ def reply(actor, item: Clarification, *, text, files=()) -> ClarificationReply:
     if lifecycle.is_closed(item):
         raise Conflict(_("This request has been closed by the programme manager; answers are no longer accepted."),
                        code="clarification_closed")  # fmt: skip
-    now = clock.now()
+    now = clock.received_at()  # when the answer reached us, as for a submission at its deadline
     if now > item.reply_by:
         raise Conflict(_("The time to answer ended on %(when)s. Ask the programme manager for a new request.",
                          when=format_datetime(item.reply_by)), code="reply_late")  # fmt: skip

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -55,14 +57,70 @@ def on_commit(callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_on_commit(session: Session) -> None:
+    """Every callback runs, even when one before it raised: the change is committed whatever they
+    do, so a failure (the broker down while a task is queued) is logged, never turned into an
+    error answer. What they announce is in the database already (the message log), and the alert
+    sweep sends what was never handed over."""
+    import logging
+
     callbacks = session.info.pop("on_commit", [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:  # noqa: BLE001  (see the docstring: logged, and the next one still runs)
+            name = getattr(callback, "__qualname__", repr(callback))
+            logging.getLogger("grants.on_commit").warning("after-commit %s failed", name, exc_info=True)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_on_commit(session: Session) -> None:
     session.info.pop("on_commit", None)
+
+
+def on_rollback(callback: Callable[[], None]) -> None:
+    """Run callback if the current transaction ends without committing (rolled back, or closed
+    uncommitted): a stored file is deleted again, so no object outlives the rows that name it."""
+    db.session.info.setdefault("on_rollback", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _drop_on_rollback(session: Session) -> None:
+    session.info.pop("on_rollback", None)
+
+
+# Set when a COMMIT was sent to the database in this thread: if its answer is then lost (the
+# connection drops), the transaction may have committed after all, and the rows may name the files.
+_COMMIT_SENT: ContextVar[bool] = ContextVar("commit_sent", default=False)
+
+
+@event.listens_for(Engine, "commit")
+def _commit_sent(connection) -> None:
+    _COMMIT_SENT.set(True)
+
+
+@event.listens_for(Session, "after_begin")
+def _commit_not_sent(session: Session, transaction, connection) -> None:
+    _COMMIT_SENT.set(False)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _run_on_rollback(session: Session, transaction) -> None:
+    import logging
+
+    if transaction.parent is not None:  # a savepoint: the outer transaction decides
+        return
+    callbacks = session.info.pop("on_rollback", [])
+    if callbacks and _COMMIT_SENT.get():
+        # The COMMIT went out but its answer did not come back: better a file no row names (harmless)
+        # than a row naming a deleted file.
+        logging.getLogger("grants.on_rollback").warning("commit outcome unknown: %d stored file(s) kept",
+                                                        len(callbacks))  # fmt: skip
+        return
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001  (cleanup only: the rollback itself stands)
+            logging.getLogger("grants.on_rollback").warning("after-rollback cleanup failed", exc_info=True)
 
 
 class StoredFile:

@@ -8,7 +8,6 @@ Fonts come from the system (DejaVu, which has every Kazakh letter); there are no
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from flask import render_template
 from flask_babel import force_locale
@@ -17,11 +16,13 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from .._data import resource
+
 # Documents are parsed with this base URL, so relative references also reach the fetcher
 # (and are refused there). The stylesheet is the one URL it answers.
 BASE_URL = "grants-pdf:/"
 STYLESHEET_URL = "grants-pdf:/pdf.css"
-STYLESHEET_PATH = Path(__file__).resolve().parents[2] / "templates" / "pdf" / "pdf.css"
+STYLESHEET_PATH = resource("templates") / "pdf" / "pdf.css"
 
 
 class RefusedURL(ValueError):

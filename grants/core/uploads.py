@@ -20,8 +20,10 @@ from flask import Response, current_app, send_file
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
+from . import storage
 from .errors import PayloadTooLarge, UnsupportedMediaType
 from .search import translit
+from .storage import BadKey, LocalStorage
 
 KINDS = {
     "pdf": ("application/pdf", ".pdf"),
@@ -85,11 +87,9 @@ def store(upload: FileStorage, *, allowed=DOCUMENT_KINDS, folder: str = "files")
         )
     content_type, extension = KINDS[kind]
     filename = display_name(upload.filename, extension)
-    relative = Path(folder) / f"{uuid.uuid4().hex}{extension}"
-    target = Path(current_app.config["UPLOAD_DIR"]) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return StoredFile(str(relative), filename, len(data), hashlib.sha256(data).hexdigest(), content_type)
+    relative = f"{folder}/{uuid.uuid4().hex}{extension}"
+    storage.save(relative, data, content_type)
+    return StoredFile(relative, filename, len(data), hashlib.sha256(data).hexdigest(), content_type)
 
 
 # --- names --------------------------------------------------------------------------------
@@ -157,8 +157,17 @@ def download(data: bytes, *, name: str, content_type: str, private: bool = True)
 
 
 def send(path: str, *, name: str, content_type: str, private: bool = True) -> Response:
-    """A stored upload as a download under the name its owner gave it."""
-    response = send_file(absolute(path), mimetype=content_type, as_attachment=True, download_name=ascii_name(name))
+    """A stored upload as a download under the name its owner gave it. From a bucket the bytes
+    are streamed through the app (objects are private; the view has checked who may read)."""
+    backend = storage.storage()
+    if backend.url_kind == "file":
+        response = send_file(backend.path(path), mimetype=content_type, as_attachment=True,
+                             download_name=ascii_name(name))  # fmt: skip
+    else:
+        body = backend.open(path)
+        response = Response(storage.chunks(body), mimetype=content_type, direct_passthrough=True)
+        response.content_length = body.size
+        response.call_on_close(body.close)  # also when the download never starts (HEAD, a client gone)
     response.headers["Content-Disposition"] = content_disposition(name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     if private:
@@ -166,9 +175,17 @@ def send(path: str, *, name: str, content_type: str, private: bool = True) -> Re
     return response
 
 
+def read(path: str) -> bytes:
+    """A stored file's bytes (FileNotFoundError when it is gone)."""
+    return storage.storage().get(path)
+
+
 def absolute(path: str) -> Path:
-    root = Path(current_app.config["UPLOAD_DIR"]).resolve()
-    full = (root / path).resolve()
-    if root not in full.parents:
+    """Where a stored file lies on this host (the local folder backend only; kept for tests)."""
+    backend = storage.storage()
+    if not isinstance(backend, LocalStorage):
         raise FileNotFoundError(path)
-    return full
+    try:
+        return backend.path(path)
+    except BadKey:
+        raise FileNotFoundError(path) from None

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from ..audit.services import record
 from ..core import clock
-from ..core.db import on_commit, transactional
+from ..core.db import transactional
 from ..core.errors import Forbidden, ValidationFailed
+from ..core.tasks import enqueue_after_commit
 from ..extensions import db
 from . import lifecycle, rules
 from .models import LANGUAGES, CallQuestion
@@ -153,14 +154,8 @@ def _send_answer(question: CallQuestion) -> list[int]:
     ids = claim(KIND, object_type="call_question", object_id=question.id, offset_days=0, due_at=None,
                 recipients=recipients(question), now=clock.now())  # fmt: skip
     if ids:
-
-        def queue() -> None:
-            from worker.tasks import send_notification
-
-            for note_id in ids:
-                send_notification.delay(note_id)
-
-        on_commit(queue)
+        for note_id in ids:
+            enqueue_after_commit("grants.send_notification", note_id)
     return ids
 
 

@@ -81,7 +81,7 @@ def appeal(actor, app: Application, reason: str) -> Appeal:
                                   .execution_options(populate_existing=True)).scalar_one_or_none()  # fmt: skip
     if decision is None or decision.status != DecisionStatus.DECIDED:
         raise Conflict(_("There is no decision to appeal yet."), code="no_decision")
-    if clock.now() > appeal_deadline(app.call, decision):
+    if clock.received_at() > appeal_deadline(app.call, decision):
         raise Conflict(_("The time for appeals ended on %(when)s.", when=_when(appeal_deadline(app.call, decision))),
                        code="appeal_closed")  # fmt: skip
     if appeal_of(app.id, decision) is not None:
@@ -99,7 +99,7 @@ def appeal(actor, app: Application, reason: str) -> Appeal:
 
 def _appeal_ineligibility(actor, app: Application, reason: str, deadline) -> Appeal:
     """An applicant declared ineligible appeals the screening once, within the call's window."""
-    if clock.now() > deadline:
+    if clock.received_at() > deadline:
         raise Conflict(_("The time for appeals ended on %(when)s.", when=_when(deadline)), code="appeal_closed")
     if eligibility_appeal(app.id) is not None:
         raise Conflict(_("This application has already been appealed."), code="already_appealed")

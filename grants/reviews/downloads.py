@@ -46,7 +46,7 @@ def review_pdf(assignment_id: int):
 def review_attachment(assignment_id: int, attachment_id: int):
     """An attachment for the reviewer: PDFs stamped; other files as they are. In blind review
     the file name (which may name the organization) is replaced."""
-    from ..core.uploads import absolute
+    from ..core.uploads import read
     from .watermark import stamp
 
     assignment = rules.get_assignment_or_404(assignment_id, current_user, opened=True)
@@ -56,7 +56,7 @@ def review_attachment(assignment_id: int, attachment_id: int):
     index, item = next(((i, a) for i, a in enumerate(app.attachments, 1) if a.id == attachment_id), (0, None))
     if item is None:
         abort(404)
-    data = absolute(item.path).read_bytes()
+    data = read(item.path)
     if item.content_type == "application/pdf":
         try:
             data = stamp(data, _stamp_text(assignment))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import UTCDateTime, utcnow
@@ -90,6 +90,11 @@ class Review(db.Model):
     overall_comment: Mapped[str] = mapped_column(Text, default="", server_default="")
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The reviewer total T of a submitted review as an exact fraction, computed by
+    # scoring.reviewer_total when it is submitted (ranking.store_total) and cleared when reopened,
+    # so the ranking screen reads 2 integers instead of summing every review's scores.
+    total_numerator: Mapped[int | None] = mapped_column(BigInteger)
+    total_denominator: Mapped[int | None] = mapped_column(BigInteger)
 
     assignment: Mapped[Assignment] = relationship(back_populates="review")
 

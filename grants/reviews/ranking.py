@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from ..applications import lifecycle as app_lifecycle
 from ..applications.models import Application
@@ -56,13 +56,8 @@ def ranking(call: Call) -> tuple[scoring.Outcome, dict[int, RankedApplication]]:
         .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))
     ).all()  # fmt: skip
     apps = {r[0]: RankedApplication(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows}
-    reviews: dict[int, list[dict]] = {}
-    for app_id, scores in db.session.execute(
-        select(Assignment.application_id, Review.scores).join(Review, Review.assignment_id == Assignment.id)
-        .join(Application, Application.id == Assignment.application_id)
-        .where(Application.call_id == call.id, Review.submitted_at.is_not(None)).order_by(Assignment.seat)
-    ).all():  # fmt: skip
-        reviews.setdefault(app_id, []).append(scores)
+    rules = rules_of(call)
+    totals = reviewer_totals(call, rules)
     members: dict[int, list[scoring.Member]] = {}
     funded_before = select(ConsortiumMember.organization_id).join(
         Application, Application.consortium_id == ConsortiumMember.consortium_id).join(
@@ -80,8 +75,54 @@ def ranking(call: Call) -> tuple[scoring.Outcome, dict[int, RankedApplication]]:
             scoring.Member(org_id, role == "lead", women, youth, settlement == "rural", bool(before))
         )
     candidates = [
-        scoring.Candidate(r[0], r[4], r[6], r[7], r[3] != app_lifecycle.Status.INELIGIBLE, tuple(reviews.get(r[0], [])),
-                          tuple(members.get(r[4], [])))
+        scoring.Candidate(r[0], r[4], r[6], r[7], r[3] != app_lifecycle.Status.INELIGIBLE, (),
+                          tuple(members.get(r[4], [])), totals=tuple(totals.get(r[0], ())))
         for r in rows
     ]  # fmt: skip
-    return scoring.evaluate(candidates, rules_of(call)), apps
+    return scoring.evaluate(candidates, rules), apps
+
+
+def store_total(review: Review, call: Call) -> None:
+    """Keep the submitted review's reviewer total T (scoring.reviewer_total, the ranking's own
+    formula) beside its scores; a review that is not submitted has none."""
+    if review.submitted_at is None:
+        review.total_numerator = review.total_denominator = None
+        return
+    total = scoring.reviewer_total(review.scores, rules_of(call).criteria)
+    review.total_numerator, review.total_denominator = total.numerator, total.denominator
+
+
+def reviewer_totals(call: Call, rules: scoring.Rules) -> dict[int, list[Fraction]]:
+    """Application id → the reviewer totals T of its submitted reviews, by seat, from the totals
+    stored at submission. A submitted review without one (rows written outside the services, e.g.
+    a bulk load) is totalled here by scoring.reviewer_total and its total stored with the request."""
+    rows = db.session.execute(
+        select(Assignment.application_id, Review.id, Review.total_numerator, Review.total_denominator)
+        .join(Review, Review.assignment_id == Assignment.id)
+        .join(Application, Application.id == Assignment.application_id)
+        .where(Application.call_id == call.id, Review.submitted_at.is_not(None)).order_by(Assignment.seat)
+    ).all()  # fmt: skip
+    missing = [review_id for _app, review_id, numerator, _d in rows if numerator is None]
+    computed: dict[int, Fraction] = {}
+    if missing:
+        for review_id, scores in db.session.execute(select(Review.id, Review.scores).where(Review.id.in_(missing))):
+            computed[review_id] = scoring.reviewer_total(scores, rules.criteria)
+        # Only where still submitted and untotalled: a reopen or a new submission meanwhile wins.
+        table = Review.__table__
+        db.session.execute(
+            update(table).where(table.c.id == bindparam("rid"), table.c.total_numerator.is_(None),
+                                table.c.submitted_at.is_not(None))
+            .values(total_numerator=bindparam("n"), total_denominator=bindparam("d")),
+            [{"rid": rid, "n": t.numerator, "d": t.denominator} for rid, t in computed.items()],
+        )  # fmt: skip
+    totals: dict[int, list[Fraction]] = {}
+    made: dict[tuple[int, int], Fraction] = {}  # few distinct totals: one Fraction each
+    for app_id, review_id, numerator, denominator in rows:
+        if numerator is None:
+            total = computed[review_id]
+        else:
+            total = made.get((numerator, denominator))
+            if total is None:
+                total = made[numerator, denominator] = Fraction(numerator, denominator)
+        totals.setdefault(app_id, []).append(total)
+    return totals

@@ -20,7 +20,7 @@ from .assigning import replace
 from .lifecycle import AssignmentStatus, lock
 from .models import Assignment, Review, ReviewerConflict
 from .pool import excluded
-from .ranking import rules_of
+from .ranking import rules_of, store_total
 
 
 def _own(reviewer, assignment: Assignment) -> None:
@@ -238,6 +238,7 @@ def save_review(reviewer, assignment: Assignment, *, scores: dict, comments: dic
     review.overall_comment, review.saved_at = (overall_comment or "").strip()[:10000], clock.now()
     if submit:
         review.submitted_at = clock.now()
+        store_total(review, assignment.application.call)
         lifecycle.transition_assignment(assignment, "submit", reviewer, locked=True)
     return review
 
@@ -250,4 +251,5 @@ def reopen(actor, assignment: Assignment, reason: str) -> None:
     if assignment.review is None or assignment.review.submitted_at is None:
         raise Conflict(_("This review is not submitted."), code="not_submitted")
     assignment.review.submitted_at = None
+    store_total(assignment.review, assignment.application.call)
     lifecycle.transition_assignment(assignment, "reopen", actor, locked=True, reason=reason.strip()[:2000])

@@ -4,11 +4,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import validate_csrf
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload, load_only, selectinload
 
 from ..accounts.models import Role
 from ..applications import services as applications
-from ..applications.models import AccessLogEntry, Application
+from ..applications.models import AccessLogEntry, Application, BudgetLine
 from ..applications.sections import CATEGORIES
 from ..calls import rules as call_rules
 from ..core.access import role_required
@@ -276,6 +277,15 @@ def pool():
     return render_template("reviews/pool.html", reviewers=reviewer_pool.reviewers())
 
 
+PER_PAGE = 50  # rows of a manager's list per page
+
+
+def page_of(total: int, per_page: int = PER_PAGE) -> tuple[int, int]:
+    """(the page asked for in ?page=, clamped to 1..pages; the number of pages) for `total` rows."""
+    pages = max(1, -(-total // per_page))
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), pages), pages
+
+
 @bp.route("/manage/calls/<int:call_id>/review", methods=["GET", "POST"])
 @role_required(Role.MANAGER, Role.ADMIN)
 def stage(call_id: int):
@@ -312,11 +322,23 @@ def stage(call_id: int):
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "error")
-    apps = list(db.session.execute(select(Application).where(Application.call_id == call.id,
-                                                             Application.status.in_(tuple(sorted(app_lifecycle.SUBMITTED))))
-                                   .order_by(Application.number)).scalars())  # fmt: skip
-    assignments = list(db.session.execute(select(Assignment).where(Assignment.application_id.in_([a.id for a in apps]))
-                                          .order_by(Assignment.application_id, Assignment.seat)).scalars())  # fmt: skip
+    # A page of applications (with their seats), each loading only what the page shows: a fixed
+    # number of queries whatever the call's size.
+    listed = (Application.call_id == call.id, Application.status.in_(tuple(sorted(app_lifecycle.SUBMITTED))))
+    page, pages = page_of(db.session.execute(select(func.count(Application.id)).where(*listed)).scalar_one())
+    apps = list(db.session.execute(
+        select(Application).where(*listed).order_by(Application.number, Application.id)
+        .offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+        .options(load_only(Application.id, Application.number, Application.status, Application.eligibility_reason,
+                           Application.call_id, Application.consortium_id, Application.requested_amount),
+                 selectinload(Application.budget_lines).load_only(BudgetLine.quantity, BudgetLine.unit_cost),
+                 lazyload(Application.indicators), lazyload(Application.workplan), lazyload(Application.attachments))
+    ).scalars())  # fmt: skip
+    assignments = list(db.session.execute(
+        select(Assignment).where(Assignment.application_id.in_([a.id for a in apps]))
+        .order_by(Assignment.application_id, Assignment.seat)
+        .options(lazyload(Assignment.application), lazyload(Assignment.review))
+    ).scalars())  # fmt: skip
     # While the call is open, a sealed application is listed without its receipt, consortium or checks
     # until this manager opens it with a reason (logged, and shown to the applicant).
     opened, orgs = app_rules.opened_with_reason(current_user, [a.id for a in apps]), user_org_ids(current_user)
@@ -324,13 +346,20 @@ def stage(call_id: int):
     return render_template("reviews/stage.html", call=call, apps=apps, shown=shown,
                            checks={a.id: eligibility.checks(a) for a in apps if a.id in shown},
                            assignments=assignments, report=report, pool=reviewer_pool.reviewers(), now=clock.now(),
-                           to_reassign=assigning.seats_to_reassign(assignments))  # fmt: skip
+                           to_reassign=assigning.seats_to_reassign(assignments), page=page, pages=pages,
+                           # The pool's list is drawn for the seat being reassigned (a link per open seat), not
+                           # for every open seat on the page (300 reviewers × 150 seats would be megabytes).
+                           reassigning=request.args.get("reassign", type=int))  # fmt: skip
 
 
 def _ranking_rows(call):
     outcome, apps = compute_ranking(call)
     current = {d.application_id: d for d in db.session.execute(
-        select(Decision).where(Decision.application_id.in_(list(apps)))).scalars()}  # fmt: skip
+        select(Decision).join(Application, Application.id == Decision.application_id)
+        .where(Application.call_id == call.id)
+        .options(lazyload(Decision.application),
+                 load_only(Decision.application_id, Decision.status, Decision.version, Decision.outcome,
+                           Decision.against_selection, Decision.justification, Decision.exceeds))).scalars()}  # fmt: skip
     return outcome, apps, current
 
 
@@ -387,10 +416,9 @@ def ranking(call_id: int):
     outcome, apps, current = _ranking_rows(call)
     items = [i for i in outcome.items if not only or (only == "selected" and i.selected) or (only == "reserve" and i.reserve)
              or (only == "flagged" and i.flags)]  # fmt: skip
-    per_page = 100  # the whole ranking is computed; the table shows it a hundred rows at a time
-    pages = max(1, -(-len(items) // per_page))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    return render_template("reviews/ranking.html", call=call, outcome=outcome, items=items[(page - 1) * per_page:page * per_page],
+    # The whole ranking is computed (from the stored reviewer totals); the table shows a page of it.
+    page, pages = page_of(len(items))
+    return render_template("reviews/ranking.html", call=call, outcome=outcome, items=items[(page - 1) * PER_PAGE:page * PER_PAGE],
                            apps=apps, decisions=current, show=only, page=page, pages=pages), status  # fmt: skip
 
 

@@ -102,7 +102,7 @@ def test_expired_sessions_are_purged_at_the_next_sign_in(app, users, frozen):
 
 
 def test_the_hourly_task_purges_sessions_nobody_comes_back_to(app, users, frozen):
-    from worker.tasks import sessions_purge
+    from grants.tasks import sessions_purge
 
     users("a@example.kz")
     login(app.test_client(), "a@example.kz")

@@ -40,7 +40,7 @@ def stack(make_app, pg_database, redis_url, smtp_server, tmp_path, users):
                 "-m",
                 "celery",
                 "-A",
-                "worker.app",
+                "grants.worker",
                 "worker",
                 "--pool=solo",
                 "--loglevel=WARNING",
@@ -79,10 +79,10 @@ def stack(make_app, pg_database, redis_url, smtp_server, tmp_path, users):
 
 def scan_twice(call, moment):
     """Two scans of the same instant, taken by two different worker processes."""
-    from worker.tasks import alerts_scan
+    from grants.core.tasks import enqueue
 
-    alerts_scan.delay(moment.isoformat())
-    alerts_scan.delay(moment.isoformat())
+    enqueue("grants.alerts_scan", moment.isoformat())
+    enqueue("grants.alerts_scan", moment.isoformat())
 
 
 def settled(inbox, expected: int):

@@ -250,7 +250,7 @@ def test_a_double_issue_creates_one_letter_and_one_email(awarded, app):
     assert first is not None and again is None
     assert db.session.execute(db.select(db.func.count(Letter.id)).filter_by(award_id=award.id)).scalar() == 1
     assert len(letter_mails(app)) == 1  # the lead has one member
-    from worker.tasks import issue_letters
+    from grants.tasks import issue_letters
 
     assert issue_letters.run(stage.call.id, stage.manager.id) == len(awards) - 1  # the rest, not this one
     assert issue_letters.run(stage.call.id, stage.manager.id) == 0  # a redelivered job issues nothing

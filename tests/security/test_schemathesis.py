@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 import schemathesis
 import sqlalchemy as sa
-from conftest import FreshContextClient, _base_config, _truncate_pg
+from conftest import FreshContextClient, _base_config
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -28,18 +28,16 @@ LEFT_OUT = {("DELETE", "/api/v1/auth/token"), ("DELETE", "/api/v1/me")}
 
 
 @pytest.fixture(scope="module")
-def demo(pg_database, tmp_path_factory):
+def demo(pg_database, demo_database, tmp_path_factory):
     """The demo round on PostgreSQL and a manager's token (the role that may call most operations)."""
     from grants import create_app
     from grants.accounts.models import User
     from grants.accounts.services import issue_api_token
-    from grants.demo import seed
 
-    _truncate_pg(pg_database)
-    app = create_app(_base_config(pg_database, tmp_path_factory.mktemp("schemathesis")) | {"RATELIMIT_ENABLED": False})
+    folder = tmp_path_factory.mktemp("schemathesis")
+    app = create_app(_base_config(demo_database("postgresql", folder), folder) | {"RATELIMIT_ENABLED": False})
     app.test_client_class = FreshContextClient
     with app.app_context():
-        seed(only_if_empty=False)
         tokens = {}
         for email in ("manager@demo.kz", "aral@demo.kz"):
             user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one()
