@@ -30,7 +30,7 @@ def test_letters_issued_while_smtp_refuses_are_all_stored_and_emailed_once_it_ac
     staged, awards = awarded
     port = free_port()  # nothing listens there yet: every connection is refused
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    assert enqueue("grants.issue_letters", staged.call.id, staged.manager.id).get() == 3  # inline (TASKS_EAGER)
+    assert enqueue("grants.issue_letters", staged.call.id, staged.manager.id).result == 3  # inline (TASKS_EAGER)
 
     letters = db.session.execute(db.select(Letter)).scalars().all()
     assert sorted(letter.award_id for letter in letters) == sorted(a.id for a in awards)
