@@ -108,6 +108,9 @@ def from_environment(instance_path: Path) -> dict:
         # Personal data of unfunded applications' people is anonymised this many years after the call's
         # decision (accounts.personal_data.run_retention; `flask --app grants retention run`).
         "RETENTION_YEARS": int(env("GRANTS_RETENTION_YEARS") or 5),
+        # A call is published at least this many days before its deadline, unless a manager gives a
+        # reason, which is shown publicly (calls.services.publish).
+        "MIN_LEAD_DAYS": int(env("GRANTS_MIN_LEAD_DAYS") or 30),
         # Operations (grants/ops, core/logs): "json" logs one object per line with the request id;
         # /metrics answers a bearer token or clients from these networks (CIDRs, comma-separated), else 404.
         "LOG_FORMAT": (env("GRANTS_LOG_FORMAT") or "plain").lower(),

@@ -130,7 +130,10 @@ def _seed_calls(manager) -> None:
         {"kk": "Таза су және қалдықтар: шағын гранттар 2027", "ru": "Чистая вода и отходы: малые гранты 2027",
          "en": "Clean water and waste: small grants 2027"}, ["water", "waste"], [],
     ))  # fmt: skip
-    calls.publish(manager, open_call)
+    # Closes in three weeks: published at short notice, with the reason shown on its page.
+    calls.publish(manager, open_call, short_notice_reason=(
+        "Донор подтвердил финансирование программы только до декабря 2027 года: чтобы проекты успели "
+        "завершиться, приём заявок продлится меньше месяца. Консультации для заявителей — каждый вторник."))  # fmt: skip
     upcoming = calls.create(manager, _call(
         "SG-2027-2", now + timedelta(days=10), now + timedelta(days=55),
         {"kk": "Ауыл жастарының климаттық бастамалары", "ru": "Климатические инициативы сельской молодёжи",

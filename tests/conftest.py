@@ -120,6 +120,7 @@ def _base_config(url: str, instance: Path) -> dict:
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
         "PASSWORD_HASHING": "fast",
+        "MIN_LEAD_DAYS": 0,  # tests publish short calls; tests/calls/test_lead_time.py sets it explicitly
     }
 
 

@@ -313,6 +313,7 @@ ROUTES: dict[str, Route] = {
     "calls.new": Route(GET=MANAGERS, POST=MANAGER_WRITE),
     "calls.manage_one": Route(GET=MANAGERS, POST=MANAGER_WRITE),
     "calls.change_status": Route(POST=MANAGER_WRITE),
+    "calls.copy": Route(POST=MANAGER_WRITE),
     "calls.section_help": Route(GET=MANAGERS, POST=MANAGER_WRITE),
     "calls.manage_themes": Route(GET=MANAGERS, POST=MANAGER_WRITE),
     # --- call questions and answers (asked by anyone signed in; pending ones are the managers' own) ---
@@ -421,11 +422,16 @@ ROUTES: dict[str, Route] = {
     # --- API: calls ---
     "api.list_calls_get": Route(GET=API_PUBLIC),
     "api.get_call_get": Route(GET=API_PUBLIC),
+    "api.check_eligibility_post": Route(  # anyone signed in, for an organization of theirs (tests/calls)
+        POST=api(ALLOWED), args={"call_id": "open_call"},
+        body={"organization_id": "@org", "answers": {"consortium_members": 2, "requested_amount": 2_000_000}},
+    ),
     "api.create_call_post": Route(POST=API_MANAGER_WRITE),
     "api.update_call_patch": Route(
         PATCH=API_MANAGER_WRITE, args={"call_id": "draft_call"}, body={"description": {"ru": "Уточнено"}}
     ),
     "api.publish_call_post": Route(POST=API_MANAGER_WRITE, args={"call_id": "draft_call"}),
+    "api.copy_call_post": Route(POST=API_MANAGER_WRITE),
     "api.create_subscription_post": Route(POST=api(ALLOWED, anonymous=ALLOWED)),
     "api.public_results_get": Route(GET=API_PUBLIC),
     "api.send_broadcast_post": Route(

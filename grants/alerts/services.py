@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import load_only
 
 from .. import mail
 from ..calls import rules as call_rules
@@ -245,6 +246,9 @@ def told(object_type: str, object_id: int, limit: int = 50) -> list[Notification
     return list(
         db.session.execute(
             select(Notification)
+            .options(load_only(Notification.id, Notification.kind, Notification.recipient, Notification.channel,
+                               Notification.status, Notification.subject, Notification.sent_at,
+                               Notification.claimed_at))  # the list's columns, not each message's rendered text
             .where(Notification.object_type == object_type, Notification.object_id == object_id)
             .order_by(Notification.claimed_at.desc(), Notification.id.desc())
             .limit(limit)

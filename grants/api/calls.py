@@ -1,12 +1,13 @@
-from flask import jsonify
+from flask import jsonify, request
 
 from ..accounts.models import Role
 from ..calls import lifecycle, rules, services
 from ..calls.models import Call
 from ..extensions import db, limiter
+from ..organizations.models import Organization
 from ..subscriptions import services as subscriptions
 from .core import current_api_user, endpoint, page_args
-from .schema import Body, body, text
+from .schema import ID, Body, body, text
 
 ML_TITLE = {"type": "object", "properties": {lang: text(300) for lang in ("kk", "ru", "en")}}
 ML = {"type": "object", "properties": {lang: text(20000) for lang in ("kk", "ru", "en")}}
@@ -57,6 +58,7 @@ CALL = {
         "id": {"type": "integer"},
         "status": {"type": "string", "enum": ["draft", "published", "closed", "in_review", "decided", "archived"]},
         "published_at": {"type": "string", "format": "date-time", "nullable": True},
+        "short_notice_reason": {"type": "string", "nullable": True},
         "guideline": {"type": "object", "nullable": True},
     },
 }  # fmt: skip
@@ -78,6 +80,7 @@ def call_json(call: Call) -> dict:
         id=call.id,
         status=str(lifecycle.effective_status(call)),
         published_at=call.published_at.isoformat() if call.published_at else None,
+        short_notice_reason=call.short_notice_reason,
         guideline={"filename": call.guideline_filename, "sha256": call.guideline_sha256}
         if call.guideline_path
         else None,
@@ -99,6 +102,49 @@ def list_calls():
 @endpoint("/calls/<int:call_id>", "GET", summary="One call", auth="optional", response=CALL, tag="calls")
 def get_call(call_id: int):
     return jsonify(call_json(rules.get_call_or_404(call_id, current_api_user())))
+
+
+ELIGIBILITY_BODY = Body({
+    "type": "object",
+    "required": ["organization_id", "answers"],
+    "properties": {
+        "organization_id": ID | {"description": "One of the caller's organizations: the one that would lead."},
+        "answers": {"type": "object", "required": ["consortium_members", "requested_amount"], "properties": {
+            "consortium_members": {"type": "integer", "minimum": 1, "maximum": 100,
+                                   "description": "Planned number of organizations in the consortium, the lead included."},
+            "requested_amount": MONEY | {"description": "Planned requested amount, in the call's currency."},
+        }},
+    },
+})  # fmt: skip
+ELIGIBILITY = {
+    "type": "object",
+    "required": ["eligible", "reasons"],
+    "properties": {
+        "eligible": {"type": "boolean"},
+        "reasons": {"type": "array", "description": "Every rule that refuses; empty when eligible.", "items": {
+            "type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string", "enum": ["call_closed", "legal_form", "region", "consortium_size",
+                                                   "amount_range"]},
+                "message": {"type": "string", "description": "Translated, in the caller's language."}}}},
+    },
+}  # fmt: skip
+
+
+@endpoint("/calls/<int:call_id>/eligibility-check", "POST", summary="May this organization apply? Every rule that "
+          "refuses, with its reason", body=ELIGIBILITY_BODY, response=ELIGIBILITY, tag="calls")  # fmt: skip
+def check_eligibility(call_id: int):
+    from flask import abort
+
+    from ..calls import eligibility
+    from ..organizations.rules import member_role
+
+    user = current_api_user()
+    call = rules.get_call_or_404(call_id, user)
+    payload = body()
+    org = db.session.get(Organization, payload["organization_id"])
+    if org is None or member_role(user, org.id) is None:
+        abort(404)
+    return jsonify(eligibility.check(call, org, payload["answers"]).as_json())
 
 
 @endpoint("/calls", "POST", summary="Create a call (draft)", roles=(Role.MANAGER, Role.ADMIN), body=CALL_BODY,
@@ -123,11 +169,38 @@ def update_call(call_id: int):
     return jsonify(call_json(call))
 
 
+class _OptionalBody(Body):
+    """A body clients may leave out (publishing a call with enough lead time needs none)."""
+
+    required = False  # the OpenAPI document says so
+
+    def load(self) -> dict:
+        return super().load() if request.get_data(cache=True) else {}
+
+
+PUBLISH_BODY = _OptionalBody({
+    "type": "object",
+    "properties": {"short_notice_reason": text(2000, type=["string", "null"], description=(
+        "Required when the deadline is less than MIN_LEAD_DAYS (default 30) days away, at least 20 characters; "
+        "shown publicly. Without it such a call answers 422 short_notice."))},
+})  # fmt: skip
+
+
 @endpoint("/calls/<int:call_id>/publish", "POST", summary="Publish a draft; matching subscribers are notified",
-          roles=(Role.MANAGER, Role.ADMIN), response=CALL, tag="calls")  # fmt: skip
+          roles=(Role.MANAGER, Role.ADMIN), body=PUBLISH_BODY, response=CALL, tag="calls")  # fmt: skip
 def publish_call(call_id: int):
     call = rules.get_call_or_404(call_id, current_api_user(), "manage")
-    return jsonify(call_json(services.publish(current_api_user(), call)))
+    reason = body().get("short_notice_reason")
+    return jsonify(call_json(services.publish(current_api_user(), call, short_notice_reason=reason)))
+
+
+@endpoint("/calls/<int:call_id>/copy", "POST",
+          summary="Copy a call as a new draft: every rule and text, the guideline, a new code, the dates moved on "
+                  "by whole years until the deadline is in the future", roles=(Role.MANAGER, Role.ADMIN),
+          response=CALL, status=201, tag="calls")  # fmt: skip
+def copy_call(call_id: int):
+    call = rules.get_call_or_404(call_id, current_api_user(), "manage")
+    return jsonify(call_json(services.copy(current_api_user(), call))), 201
 
 
 @endpoint("/subscriptions", "POST", summary="Subscribe to calls and deadline alerts (double opt-in)", auth=False,

@@ -193,7 +193,7 @@ def openapi_document() -> dict:
             }
             schema = openapi_schema(ep.body.json_schema())
             content = {kind: {"schema": schema} for kind in media.get(ep.body.media, ["application/json"])}
-            op["requestBody"] = {"required": True, "content": content}
+            op["requestBody"] = {"required": getattr(ep.body, "required", True), "content": content}
         paths.setdefault(path, {})[ep.method.lower()] = op
     return {
         "openapi": "3.0.3",

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy import text as text_sql
 
 from .. import mail, notices
+from ..calls import eligibility
 from ..calls.models import Call
 from ..consortia.rules import acts_for_lead, lead_members
 from ..core import clock
@@ -41,19 +42,18 @@ def problems(app: Application) -> list[tuple[str, str]]:
         out.append(("budget", _("Add at least one budget line.")))
     if not app.indicators:
         out.append(("indicators", _("Add at least one indicator.")))
-    if not call.min_amount <= app.requested_amount <= call.max_amount:
-        out.append(("summary", _("The requested amount must be between %(min)s and %(max)s.",
-                                 min=format_money(call.min_amount), max=format_money(call.max_amount))))  # fmt: skip
+    facts = eligibility.facts_of(app)  # the call's eligibility rules: calls.eligibility, the one place
+    if reason := eligibility.amount_range(call, facts):
+        out.append(("summary", reason.message))
     if app.budget_total != app.requested_amount:
         out.append(("budget", _("The budget totals %(total)s, but the requested amount is %(requested)s.",
                                 total=format_money(app.budget_total), requested=format_money(app.requested_amount))))  # fmt: skip
     members = set(app.consortium.member_ids())
     if any(line.organization_id not in members for line in app.budget_lines):
         out.append(("budget", _("A budget line belongs to an organization that is not in the consortium.")))
-    count = len(app.consortium.members)
-    if not call.consortium_min_members <= count <= call.consortium_max_members:
-        out.append(("partners", _("The consortium has %(n)d members; this call needs %(min)d to %(max)d.",
-                                  n=count, min=call.consortium_min_members, max=call.consortium_max_members)))  # fmt: skip
+    for rule in (eligibility.consortium_size, eligibility.region, eligibility.legal_form):
+        if reason := rule(call, facts):
+            out.append(("partners", reason.message))
     for member in app.consortium.members:
         if member.role == "partner" and not member.confirmed:
             out.append(("partners", _("%(name)s has not confirmed its participation.", name=member.organization.name)))
@@ -99,8 +99,7 @@ def canonical(data: dict) -> str:
 
 
 def _deadline_passed(call: Call) -> Conflict:
-    return Conflict(_("The deadline passed at %(when)s. Applications are no longer accepted.",
-                      when=format_datetime(call.closes_at)), code="deadline_passed")  # fmt: skip
+    return Conflict(eligibility.deadline_passed_message(call), code="deadline_passed")
 
 
 @transactional
@@ -120,7 +119,7 @@ def submit(actor, app: Application) -> Submission:
     db.session.refresh(call, attribute_names=["closes_at", "opens_at"], with_for_update={"read": True})
     lock_for_writing(app)  # and the consortium's members as committed now
     now = clock.received_at()  # when the request reached us: a queue at the deadline does not make it late
-    if now >= call.closes_at:
+    if eligibility.call_closed(call, eligibility.Facts(now=now)):
         raise _deadline_passed(call)
     if now < call.opens_at:
         raise Conflict(_("The call opens at %(when)s.", when=format_datetime(call.opens_at)), code="call_not_open")

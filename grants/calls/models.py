@@ -111,6 +111,8 @@ class Call(Multilingual, db.Model):
     appeal_days: Mapped[int] = mapped_column(default=10, server_default="10")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the call was published with less than MIN_LEAD_DAYS before its deadline (shown publicly).
+    short_notice_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -124,6 +126,12 @@ class Call(Multilingual, db.Model):
     @property
     def regions(self) -> list[str]:
         return sorted(row.region for row in self.region_rows)
+
+    def days_to_deadline(self) -> int:
+        """Whole days from now to the deadline: the lead time `publish` compares with MIN_LEAD_DAYS."""
+        from ..core import clock
+
+        return (self.closes_at - clock.now()).days
 
 
 class Criterion(Multilingual, db.Model):

@@ -159,18 +159,47 @@ def update(actor, call: Call, data: dict, guideline: FileStorage | None = None) 
     return call
 
 
+SHORT_NOTICE_REASON_MIN, SHORT_NOTICE_REASON_MAX = 20, 2000  # characters: a sentence, not "urgent"
+
+
 @transactional
-def publish(actor, call: Call) -> Call:
-    """Publish (locks the rules) and announce to matching subscribers right after the commit."""
+def publish(actor, call: Call, *, short_notice_reason: str | None = None) -> Call:
+    """Publish (locks the rules) and announce to matching subscribers right after the commit.
+    NGOs need time to write: a call closing less than MIN_LEAD_DAYS after publication needs the
+    manager's reason, which is stored, audited and shown publicly (page, API, announcement)."""
+    from flask import current_app
+    from flask_babel import ngettext
+
     lock(call)
     if lifecycle.is_draft(call) and call.closes_at <= clock.now():
         raise ValidationFailed(
             _("The deadline has already passed; move it into the future before publishing."),
             fields={"closes_at": [_("The deadline is in the past.")]}, code="deadline_in_past",
         )  # fmt: skip
+    reason = (short_notice_reason or "").strip() or None
+    if reason and len(reason) > SHORT_NOTICE_REASON_MAX:
+        message = _("Too long: at most %(n)d characters.", n=SHORT_NOTICE_REASON_MAX)
+        raise ValidationFailed(message, fields={"short_notice_reason": [message]}, code="short_notice")
+    minimum = int(current_app.config.get("MIN_LEAD_DAYS", 30))
+    left = call.days_to_deadline()
+    if not lifecycle.is_draft(call) or left >= minimum:
+        reason = None  # enough time (or nothing to publish): no reason is stored or shown
+    elif reason is None or len(reason) < SHORT_NOTICE_REASON_MIN:
+        message = " ".join((
+            ngettext("Only %(num)d day is left before the deadline.", "Only %(num)d days are left before the deadline.",
+                     left),
+            ngettext("A call is published at least %(num)d day before its deadline; to publish it sooner, give a "
+                     "reason (it is shown publicly).", "A call is published at least %(num)d days before its "
+                     "deadline; to publish it sooner, give a reason (it is shown publicly).", minimum),
+        ))  # fmt: skip
+        field = (_("Please explain in at least %(n)d characters.", n=SHORT_NOTICE_REASON_MIN) if reason
+                 else _("Please give the reason; it is shown on the call's public page."))  # fmt: skip
+        raise ValidationFailed(message, fields={"short_notice_reason": [field]}, code="short_notice")
     if lifecycle.is_draft(call):
         clean(to_dict(call), current=call)  # a draft saved earlier must still satisfy every rule
-    lifecycle.transition(call, Status.PUBLISHED, actor, locked=True)
+    details = {"short_notice_reason": reason} if reason else {}
+    lifecycle.transition(call, Status.PUBLISHED, actor, locked=True, **details)
+    call.short_notice_reason = reason
     call_id = call.id
 
     enqueue_after_commit("grants.announce_call", call_id)
@@ -269,3 +298,91 @@ def save_theme(actor, *, code: str, names: dict, position) -> Theme:
     theme.position = order
     record(actor, "theme.saved", "theme", None, before=before, after={"code": code, **clean_names})
     return theme
+
+
+# --- copy a call -----------------------------------------------------------------------------
+
+# What a copy does not take from its original: its identity, status, publication and decision
+# moments, authorship, and the guideline's storage key (the file is copied to a key of its own).
+# Every other column is a rule or a text and is copied, including columns added later.
+COPY_SKIPPED = frozenset({"id", "code", "status", "published_at", "decided_at", "short_notice_reason", "created_by_id",
+                          "created_at", "updated_at", "guideline_path"})  # fmt: skip
+COPY_SUFFIX = re.compile(r"-copy(-\d+)?$")
+
+
+def _copy_code(code: str) -> str:
+    """`<code>-copy`, then `<code>-copy-2`, … : the first one no call has (a copy of a copy
+    counts on from the same stem), cut so it stays within the 40 characters a code may have."""
+    stem = COPY_SUFFIX.sub("", code) or code
+    n = 1
+    while True:
+        suffix = "-copy" if n == 1 else f"-copy-{n}"
+        candidate = stem[: 40 - len(suffix)].rstrip("-_") + suffix
+        if not db.session.execute(select(Call.id).where(Call.code == candidate)).first():
+            return candidate
+        n += 1
+
+
+def _years_later(moment: datetime, years: int) -> datetime:
+    """The same Astana wall-clock time `years` later (29 February becomes 28 February)."""
+    local = moment.astimezone(display_zone())
+    try:
+        shifted = local.replace(year=local.year + years)
+    except ValueError:
+        shifted = local.replace(year=local.year + years, day=28)
+    return shifted.astimezone(UTC)
+
+
+@transactional
+def copy(actor, call: Call) -> Call:
+    """A new draft with every rule and text of `call` (money, dates, eligibility, criteria,
+    priority points, alerts, review settings, writing help, the guideline file): a new unique code,
+    the dates moved on by whole years until the deadline is in the future (at least the minimum lead
+    time ahead), no applications and no publication. Managers only; recorded as `call.copied`."""
+    import copy as deep
+    import logging
+    import uuid
+    from datetime import timedelta
+    from pathlib import PurePosixPath
+
+    from flask import current_app
+
+    from ..core import storage
+    from ..core.errors import Forbidden
+    from .rules import can_manage
+
+    if not can_manage(actor):
+        raise Forbidden(_("Only programme managers can copy a call."))
+    lock(call)  # two copies of one call at once: the second sees the first one's code
+    # Far enough ahead that the copy could be published without a short-notice reason.
+    earliest = clock.now() + timedelta(days=current_app.config.get("MIN_LEAD_DAYS", 0))
+    years = 0
+    while _years_later(call.closes_at, years) <= earliest:
+        years += 1
+    new = Call(status=Status.DRAFT, code=_copy_code(call.code), created_by_id=actor.id)
+    for column in Call.__table__.columns:
+        if column.key not in COPY_SKIPPED:
+            setattr(new, column.key, deep.deepcopy(getattr(call, column.key)))
+    new.opens_at, new.closes_at = _years_later(call.opens_at, years), _years_later(call.closes_at, years)
+    new.themes = list(call.themes)
+    new.region_rows = [CallRegion(region=code) for code in call.regions]
+    new.criteria = [
+        Criterion(**{c.key: getattr(criterion, c.key) for c in Criterion.__table__.columns
+                     if c.key not in ("id", "call_id")})
+        for criterion in call.criteria
+    ]  # fmt: skip
+    if call.guideline_path:
+        try:
+            data = storage.storage().get(call.guideline_path)
+        except FileNotFoundError:
+            logging.getLogger(__name__).warning("call %s: guideline %s is missing; copied without it", call.id,
+                                                call.guideline_path)  # fmt: skip
+            new.guideline_filename = new.guideline_sha256 = new.guideline_content_type = None
+        else:
+            key = f"guidelines/{uuid.uuid4().hex}{PurePosixPath(call.guideline_path).suffix}"  # as the editor stores
+            storage.save(key, data, call.guideline_content_type or "application/octet-stream")
+            new.guideline_path = key
+    db.session.add(new)
+    db.session.flush()
+    record(actor, "call.copied", "call", new.id, after={"from": call.id})
+    return new

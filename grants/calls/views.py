@@ -62,10 +62,37 @@ def show(call_id: int):
     form.language.data = current_locale()
     form.regions.data = call.regions
     form.themes.data = [t.code for t in call.themes]
+    check, status = _eligibility_check(call)
     return render_template(
         "calls/show.html", call=call, corrections=services.corrections(call), form=form,
-        upcoming=lifecycle.is_upcoming(call),
-    )  # fmt: skip
+        upcoming=lifecycle.is_upcoming(call), check=check,
+    ), status  # fmt: skip
+
+
+def _eligibility_check(call: Call) -> tuple[dict | None, int]:
+    """The call page's "Can we apply?": a GET form (?check=1&organization_id=…&consortium_members=…
+    &requested_amount=…) for signed-in members of an organization; the answer is calls.eligibility's."""
+    from ..organizations.services import organizations_of
+    from . import eligibility
+
+    if not current_user.is_authenticated:
+        return None, 200
+    orgs = [org for org, _role in organizations_of(current_user)]
+    check = {"orgs": orgs, "given": request.args, "errors": {}, "result": None}
+    if not orgs or not request.args.get("check"):
+        return check, 200
+    org = next((o for o in orgs if str(o.id) == request.args.get("organization_id")), None)
+    try:
+        answers = eligibility.clean_answers(request.args.to_dict())
+    except ServiceError as error:
+        check["errors"] = dict(error.fields)
+        answers = None
+    if org is None:
+        check["errors"]["organization_id"] = [_("Choose one of your organizations as the lead.")]
+    if check["errors"]:
+        return check, 422
+    check["result"] = eligibility.check(call, org, answers)
+    return check, 200
 
 
 @bp.route("/calls/<int:call_id>/guideline")
@@ -155,9 +182,10 @@ def change_status(call_id: int):
     call = rules.get_call_or_404(call_id, current_user, "manage")
     validate_csrf(request.form.get("csrf_token"))
     target = request.form.get("to", "")
+    reason = request.form.get("short_notice_reason", "")
     try:
         if target == Status.PUBLISHED:
-            services.publish(current_user, call)
+            services.publish(current_user, call, short_notice_reason=reason)
             flash(_("The call is published. Subscribers are being notified."), "success")
         elif target in (Status.IN_REVIEW, Status.DECIDED, Status.ARCHIVED):
             services.advance(current_user, call, Status(target))
@@ -168,8 +196,23 @@ def change_status(call_id: int):
         db.session.rollback()
         flash(error.message, "error")
         form = CallForm(formdata=formdata_from_call(call), themes=services.themes())
-        return render_template("calls/form.html", form=form, call=call), error.status
+        return render_template("calls/form.html", form=form, call=call, short_notice_reason=reason,
+                               publish_errors=error.fields.get("short_notice_reason", [])), error.status  # fmt: skip
     return redirect(url_for("calls.manage_one", call_id=call.id))
+
+
+@bp.route("/manage/calls/<int:call_id>/copy", methods=["POST"])
+@role_required(Role.MANAGER, Role.ADMIN)
+def copy(call_id: int):
+    """A new draft from this call's rules and texts; the manager goes on editing the copy."""
+    from flask_wtf.csrf import validate_csrf
+
+    call = rules.get_call_or_404(call_id, current_user, "manage")
+    validate_csrf(request.form.get("csrf_token"))
+    new = services.copy(current_user, call)
+    flash(_("A copy has been saved as a draft with the code %(code)s. Check its code and dates before publishing.",
+            code=new.code), "success")  # fmt: skip
+    return redirect(url_for("calls.manage_one", call_id=new.id))
 
 
 @bp.route("/manage/calls/<int:call_id>/help", methods=["GET", "POST"])

@@ -36,7 +36,11 @@ LONGEST_WAIT = timedelta(days=90)
 
 def thread(app: Application) -> list[Clarification]:
     """The application's requests, oldest first, with their answers."""
+    from sqlalchemy.orm import lazyload
+
+    # The application is the one the page already has (its call and consortium too): not joined again.
     return list(db.session.execute(select(Clarification).filter_by(application_id=app.id)
+                                   .options(lazyload(Clarification.application))
                                    .order_by(Clarification.id)).scalars())  # fmt: skip
 
 

@@ -32,16 +32,16 @@ def require_stage(call: Call, *stages) -> None:
 
 
 def checks(app: Application) -> list[tuple[str, bool, str]]:
-    """Automatic eligibility checks shown to the manager: (name, passed, detail)."""
-    call = app.call
-    lead = app.consortium.lead
-    regions = call.regions
+    """Automatic eligibility checks shown to the manager: (name, passed, detail). The call's rules
+    are judged by the one module the call page's check and the submission use (calls.eligibility)."""
+    from ..calls import eligibility
+
+    failed = {reason.code for reason in eligibility.for_application(app).reasons}
     count = len(app.consortium.members)
     return [
-        ("region", not regions or lead.region in regions, lead.region),
-        ("consortium_size", call.consortium_min_members <= count <= call.consortium_max_members, str(count)),
-        ("budget", call.min_amount <= app.requested_amount <= call.max_amount and app.budget_total == app.requested_amount,
-         str(app.requested_amount)),
+        ("region", "region" not in failed, app.consortium.lead.region),
+        ("consortium_size", "consortium_size" not in failed, str(count)),
+        ("budget", "amount_range" not in failed and app.budget_total == app.requested_amount, str(app.requested_amount)),
         ("partners_confirmed", app.consortium.all_confirmed, ""),
     ]  # fmt: skip
 
