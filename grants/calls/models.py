@@ -128,10 +128,12 @@ class Call(Multilingual, db.Model):
         return sorted(row.region for row in self.region_rows)
 
     def days_to_deadline(self) -> int:
-        """Whole days from now to the deadline: the lead time `publish` compares with MIN_LEAD_DAYS."""
+        """Whole days applicants have to apply, from now (or from the opening, when it is later) to the
+        deadline: the lead time `publish` compares with MIN_LEAD_DAYS. A call opening in 25 days that
+        closes 5 days later gives 5."""
         from ..core import clock
 
-        return (self.closes_at - clock.now()).days
+        return (self.closes_at - max(clock.now(), self.opens_at)).days
 
 
 class Criterion(Multilingual, db.Model):

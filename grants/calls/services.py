@@ -180,7 +180,7 @@ def publish(actor, call: Call, *, short_notice_reason: str | None = None) -> Cal
     if reason and len(reason) > SHORT_NOTICE_REASON_MAX:
         message = _("Too long: at most %(n)d characters.", n=SHORT_NOTICE_REASON_MAX)
         raise ValidationFailed(message, fields={"short_notice_reason": [message]}, code="short_notice")
-    minimum = int(current_app.config.get("MIN_LEAD_DAYS", 30))
+    minimum = int(current_app.config["MIN_LEAD_DAYS"])
     left = call.days_to_deadline()
     if not lifecycle.is_draft(call) or left >= minimum:
         reason = None  # enough time (or nothing to publish): no reason is stored or shown
@@ -355,7 +355,7 @@ def copy(actor, call: Call) -> Call:
         raise Forbidden(_("Only programme managers can copy a call."))
     lock(call)  # two copies of one call at once: the second sees the first one's code
     # Far enough ahead that the copy could be published without a short-notice reason.
-    earliest = clock.now() + timedelta(days=current_app.config.get("MIN_LEAD_DAYS", 0))
+    earliest = clock.now() + timedelta(days=current_app.config["MIN_LEAD_DAYS"])
     years = 0
     while _years_later(call.closes_at, years) <= earliest:
         years += 1

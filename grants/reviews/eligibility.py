@@ -40,6 +40,7 @@ def checks(app: Application) -> list[tuple[str, bool, str]]:
     count = len(app.consortium.members)
     return [
         ("region", "region" not in failed, app.consortium.lead.region),
+        ("legal_form", "legal_form" not in failed, app.consortium.lead.legal_form),
         ("consortium_size", "consortium_size" not in failed, str(count)),
         ("budget", "amount_range" not in failed and app.budget_total == app.requested_amount, str(app.requested_amount)),
         ("partners_confirmed", app.consortium.all_confirmed, ""),

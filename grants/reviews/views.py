@@ -45,7 +45,8 @@ def _helpers():
         "override_award": gettext("awarded by a justified decision"),
         "override_reject": gettext("rejected by a justified decision"),
     }  # fmt: skip
-    checks = {"region": gettext("region is eligible"), "consortium_size": gettext("consortium size within limits"),
+    checks = {"region": gettext("region is eligible"), "legal_form": gettext("the lead's legal form may lead"),
+              "consortium_size": gettext("consortium size within limits"),
               "budget": gettext("budget within limits and equal to the request"),
               "partners_confirmed": gettext("all partners confirmed")}  # fmt: skip
     return {"review_label": lambda code: labels.get(code, code), "shown": scoring.shown,

@@ -78,7 +78,7 @@ def test_the_web_form_asks_for_a_reason_and_refuses_without_one_in_kk_and_ru(sit
     assert event.after["short_notice_reason"] == REASON and event.actor_id == manager.id
 
     public = site.test_client()
-    for lang, label in (("kk", "Байқау қысқа мерзімде жарияланды:"), ("ru", "Конкурс объявлен в сокращённый срок:"),
+    for lang, label in (("kk", "Байқау өтінім беру мерзімі қысқартылып жарияланды:"), ("ru", "Конкурс объявлен с сокращённым сроком подачи заявок:"),
                         ("en", "Published at short notice:")):  # fmt: skip
         shown = page(public.get(f"/calls/{call.id}", headers={"Accept-Language": lang}))
         assert f"{label}</strong> {REASON}" in shown
@@ -127,8 +127,8 @@ def test_the_api_refuses_with_short_notice_then_publishes_and_announces_the_reas
         assert announcement["To"] == "sub@example.kz"
         plain = announcement.get_body(preferencelist=("plain",)).get_content()
         html = unescape(announcement.get_body(preferencelist=("html",)).get_content())
-        assert f"Байқау қысқа мерзімде жарияланды: {REASON}" in plain
-        assert f"Байқау қысқа мерзімде жарияланды: {REASON}" in html
+        assert f"Байқау өтінім беру мерзімі қысқартылып жарияланды: {REASON}" in plain
+        assert f"Байқау өтінім беру мерзімі қысқартылып жарияланды: {REASON}" in html
 
         paths = client.get("/api/v1/openapi.json").json["paths"]
         body = paths["/api/v1/calls/{call_id}/publish"]["post"]["requestBody"]["content"]["application/json"]["schema"]
@@ -151,7 +151,7 @@ def test_a_call_with_enough_lead_time_needs_no_reason(site, frozen, users):
         assert db.session.get(Call, call.id).status == "published"
         assert client.get(f"/api/v1/calls/{call.id}").json["short_notice_reason"] is None
         shown = page(client.get(f"/calls/{call.id}", headers={"Accept-Language": "ru"}))
-        assert "сокращённый срок" not in shown
+        assert "сокращённым сроком" not in shown
         assert "short_notice_reason" not in published_events(call.id)[0].after
 
 
@@ -176,6 +176,14 @@ def test_the_minimum_is_configurable(make_app, database_url, frozen, users, monk
         assert refused.value.code == "short_notice" and "60" in refused.value.message
         db.session.rollback()
         assert db.session.get(Call, longer.id).status == "draft"
+        # The time to apply counts from the opening when it is later: opening in 25 days, closing 5 later.
+        app.config["MIN_LEAD_DAYS"] = 30
+        late = services.create(manager, call_data(code="SG-2027-14", opens_at=(NOW + timedelta(days=25)).isoformat(),
+                                                  closes_at=(NOW + timedelta(days=30, hours=1)).isoformat()))  # fmt: skip
+        with pytest.raises(ValidationFailed) as refused:
+            services.publish(manager, late)
+        assert refused.value.code == "short_notice"
+        db.session.rollback()
 
 
 def test_the_demo_publishes_its_short_call_with_a_reason_at_the_default_minimum(make_app, database_url, users):
@@ -189,7 +197,7 @@ def test_the_demo_publishes_its_short_call_with_a_reason_at_the_default_minimum(
         assert "Консультации" in calls["SG-2027-1"].short_notice_reason
         assert calls["SG-2027-2"].short_notice_reason is None and calls["SG-2026-4"].short_notice_reason is None
         shown = page(app.test_client().get(f"/calls/{calls['SG-2027-1'].id}", headers={"Accept-Language": "ru"}))
-        assert f"Конкурс объявлен в сокращённый срок:</strong> {calls['SG-2027-1'].short_notice_reason}" in shown
+        assert f"Конкурс объявлен с сокращённым сроком подачи заявок:</strong> {calls['SG-2027-1'].short_notice_reason}" in shown
 
 
 def test_the_demo_rounds_of_past_years_were_published_with_full_lead_time(
