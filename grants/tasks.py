@@ -76,23 +76,34 @@ def announce_call(call_id: int) -> int:
 
 @shared_task(name="grants.issue_letters")
 def issue_letters(call_id: int, actor_id: int) -> int:
-    """Issue the letter of every award of the call that has none (progress = letters so far).
-    Each award is locked and skipped when a letter exists, so a second job (a double click, a
-    redelivered message) issues nothing twice. Each letter commits on its own (with its emails,
-    which leave after that commit): the manager sees the progress, and a worker killed mid-batch
-    loses only the letter it was rendering; the redelivered job issues the rest."""
-    from grants.accounts.models import User
-    from grants.awards import issuing, services
+    """Queue one `grants.issue_letter` task per award of the call that has no letter yet (after this
+    task's commit); returns how many. Each letter is then a task of its own, committed once: the
+    manager sees the progress letter by letter, and a worker killed mid-way loses only the letter it
+    was rendering, which the broker hands to another worker."""
+    from grants.awards import services
     from grants.calls.models import Call
+    from grants.core.tasks import enqueue_after_commit
     from grants.extensions import db
 
-    call, actor = db.session.get(Call, call_id), db.session.get(User, actor_id)
-    issued = 0
-    for award in services.awards_of_call(call):
-        if award.letter is None and issuing.issue_letter(actor, award, seen_version=0) is not None:
-            issued += 1
-        db.session.commit()  # this letter (or the released lock of a skipped award) is durable now
-    return issued
+    pending = [award.id for award in services.awards_of_call(db.session.get(Call, call_id)) if award.letter is None]
+    for award_id in pending:
+        enqueue_after_commit("grants.issue_letter", award_id, actor_id)
+    return len(pending)
+
+
+@shared_task(name="grants.issue_letter")
+def issue_letter(award_id: int, actor_id: int) -> bool:
+    """Issue one award's letter unless it has one: the award is locked and its version compared, so
+    a second job (a double click, a redelivered message) issues nothing twice."""
+    from grants.accounts.models import User
+    from grants.awards import issuing
+    from grants.awards.models import Award
+    from grants.extensions import db
+
+    award = db.session.get(Award, award_id)
+    if award is None or award.letter is not None:
+        return False
+    return issuing.issue_letter(db.session.get(User, actor_id), award, seen_version=0) is not None
 
 
 @shared_task(name="grants.send_letter_email")

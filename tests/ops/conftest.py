@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import pytest
+from conftest import unavailable
 
 
 def free_port() -> int:
@@ -39,7 +40,7 @@ def private_redis():
 
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed")
+        unavailable("redis-server", "the redis-server program is not installed")
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
